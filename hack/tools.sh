@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the pinned test-bed tools once into a versioned cache and prints the
+# directory holding them. A tool already in the cache is reused as it is.
+#
+#   hack/tools.sh            build what is missing, print the bin directory
+#   hack/tools.sh --print    print the bin directory only
+#
+# The versions are the ones pinned by the go.mod files under test/tools/.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${RINGMETRICS_CACHE:-$HOME/.cache/ringmetrics}
+
+k8s_version=v1.37.2
+etcd_version=v3.6.16
+ms_version=v0.9.0
+helm_version=v3.22.0
+
+bin="$cache/bin"
+mkdir -p "$bin"
+
+if [[ "${1:-}" == "--print" ]]; then
+  echo "$bin"
+  exit 0
+fi
+
+log() { echo "tools: $*" >&2; }
+
+# build NAME VERSION MODULE_DIR PACKAGE [LDFLAGS]
+build() {
+  local name=$1 version=$2 dir=$3 pkg=$4 ldflags=${5:-}
+  local out="$bin/$name-$version"
+  if [[ -x "$out" ]]; then
+    ln -sf "$name-$version" "$bin/$name"
+    return 0
+  fi
+  log "building $name $version (first time only; cached in $out)"
+  local start=$SECONDS
+  if ! (cd "$root/test/tools/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg") >"$bin/$name-$version.build.log" 2>&1; then
+    log "FAILED to build $name $version: see $bin/$name-$version.build.log"
+    tail -20 "$bin/$name-$version.build.log" >&2
+    exit 1
+  fi
+  mv "$out.tmp" "$out"
+  ln -sf "$name-$version" "$bin/$name"
+  log "built $name $version in $((SECONDS - start))s"
+}
+
+minor=${k8s_version#v1.}; minor=${minor%%.*}
+k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+
+build etcd "$etcd_version" etcd go.etcd.io/etcd/server/v3
+build kube-apiserver "$k8s_version" kube k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
+build kube-controller-manager "$k8s_version" kube k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
+build metrics-server "$ms_version" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
+  "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$ms_version"
+if [[ -d "$root/test/tools/helm" ]]; then
+  build helm "$helm_version" helm helm.sh/helm/v3/cmd/helm
+fi
+echo "$bin"
