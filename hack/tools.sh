@@ -42,6 +42,7 @@ build() {
     exit 1
   fi
   mv "$out.tmp" "$out"
+  rm -f "$bin/$name-$version.build.log"
   ln -sf "$name-$version" "$bin/$name"
   log "built $name $version in $((SECONDS - start))s"
 }
