@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/ringmetrics/ringmetrics/pkg/api"
+	"github.com/ringmetrics/ringmetrics/pkg/scraper"
+	"github.com/ringmetrics/ringmetrics/pkg/store"
+)
+
+// Server is a running ringmetrics: informers, scrape loops, store and API.
+type Server struct {
+	generic   *genericapiserver.GenericAPIServer
+	scraper   *scraper.Scraper
+	store     *store.Store
+	nodes     informers.SharedInformerFactory
+	pods      metadatainformer.SharedInformerFactory
+	metrics    *scraper.Metrics
+	clock      clock.WithTicker
+	resolution time.Duration
+}
+
+// New builds the server; nothing runs until Run.
+func (c CompletedConfig) New() (*Server, error) {
+	client, err := kubernetes.NewForConfig(c.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("building the apiserver client: %w", err)
+	}
+	metadataClient, err := metadata.NewForConfig(c.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("building the metadata client: %w", err)
+	}
+	transport, err := rest.TransportFor(c.Kubelet)
+	if err != nil {
+		return nil, fmt.Errorf("building the kubelet transport: %w", err)
+	}
+
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = c.NodeSelector }),
+		informers.WithTransform(trimNode))
+	nodeInformer := nodeFactory.Core().V1().Nodes()
+	// Only running pods can have usage; a metadata-only informer keeps the
+	// largest resident set of the server small at 150 000 pods.
+	podFactory := metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, metav1.NamespaceAll,
+		func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" })
+	podInformer := podFactory.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
+	if err := podInformer.Informer().SetTransform(trimPodMetadata); err != nil {
+		return nil, err
+	}
+
+	clk := clock.RealClock{}
+	st, err := store.New(store.Config{
+		Capacity:    c.capacity(),
+		CPUWindowMs: c.CPUWindow.Milliseconds(),
+		MaxAgeMs:    c.maxAge().Milliseconds(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: clk, resolution: c.Resolution}
+	s.metrics = scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
+	s.scraper = scraper.New(scraper.Config{
+		Resolution: c.Resolution,
+		Timeout:    c.ScrapeTimeout,
+		Resolver:   c.Resolver,
+		Client:     scraper.NewKubeletClient(transport, c.MaxResponseBytes),
+		Store:      st,
+		Clock:      clk,
+		HasSynced:  nodeInformer.Informer().HasSynced,
+		Metrics:    s.metrics,
+	})
+	if _, err := nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
+		return nil, err
+	}
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: s.forgetPod}); err != nil {
+		return nil, err
+	}
+
+	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	if err := api.Install(s.generic, st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}); err != nil {
+		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
+	}
+	if err := registerMetrics(s); err != nil {
+		return nil, err
+	}
+	if err := s.generic.AddReadyzChecks(
+		healthz.NamedCheck("informer-sync", func(*http.Request) error {
+			if !nodeInformer.Informer().HasSynced() || !podInformer.Informer().HasSynced() {
+				return errors.New("node and pod informers have not synced")
+			}
+			return nil
+		}),
+		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error { return s.scraper.CheckReady() }),
+	); err != nil {
+		return nil, err
+	}
+	if err := s.generic.AddPostStartHook("ringmetrics-start-informers-and-scrapers", s.start); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// maxAge is how long a series is served after its newest point: long enough
+// to ride out a couple of failed scrapes, short enough that an HPA never acts
+// on a node that stopped reporting minutes ago.
+func (c *Config) maxAge() time.Duration {
+	return 2*c.Resolution + c.ScrapeTimeout
+}
+
+func (s *Server) start(hook genericapiserver.PostStartHookContext) error {
+	ctx := hook.Context
+	s.nodes.Start(ctx.Done())
+	s.pods.Start(ctx.Done())
+	go s.scraper.Run(ctx)
+	go s.expireLoop(ctx)
+	return nil
+}
+
+func (s *Server) expireLoop(ctx context.Context) {
+	ticker := s.clock.NewTicker(s.resolution)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C():
+			s.store.Expire(now.UnixMilli())
+		}
+	}
+}
+
+func (s *Server) forgetPod(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if pod, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		s.store.DeletePod(pod.Namespace, pod.Name)
+	}
+}
+
+// Run serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	klog.InfoS("Serving metrics.k8s.io", "resolution", s.resolution)
+	return s.generic.PrepareRun().RunWithContext(ctx)
+}
+
+func registerMetrics(s *Server) error {
+	collectors := append(s.metrics.Collectors(), newStoreCollectors(s.store)...)
+	for _, c := range collectors {
+		if err := legacyregistry.Registerer().Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+)
+
+// shard holds one node's series. Only the node's writer and the store's
+// maintenance calls (Expire, deletions, history reads) take its mutex, so
+// nodes never contend with each other and API readers never take it.
+type shard struct {
+	name string
+	cfg  *config
+
+	mu sync.Mutex
+	// dead is set when the node was removed; a writer that raced with the
+	// removal drops its batch rather than resurrect the node.
+	dead bool
+	gen  uint32
+	// lastWriteMs is the caller's clock at the last write: a node that has
+	// not been written for maxAge is gone or unreachable.
+	lastWriteMs int64
+	// lastNowMs is the newest clock reading seen, for republishing after a
+	// deletion, which comes without a clock.
+	lastNowMs int64
+	// freshUntilMs is when the first served series turns stale, so Expire
+	// republishes only the shards whose served set would change.
+	freshUntilMs int64
+
+	node       series
+	nodePoints []uint64
+
+	// Container rings: slot i owns points[3*i*capacity:3*(i+1)*capacity],
+	// its timestamps, then CPU, then memory, so that a write touches one
+	// stretch per series. len(series) slots are in use or free; points is
+	// sized for cap(series).
+	series     []series
+	points     []uint64
+	freeSeries []int32
+
+	pods     []podState
+	freePods []int32
+	podSlots map[podKey]int32
+	livePods int
+	liveCtrs int
+
+	// added and removed collect this write's pod slot changes for the
+	// store's index; they are scratch, reused across writes.
+	added   []int32
+	removed []removedPod
+
+	pub publisher
+}
+
+type podKey struct{ namespace, name string }
+
+type podState struct {
+	namespace, name string
+	// containers are series slots, sorted by container name so readers get
+	// them in order without sorting.
+	containers []int32
+	// gen counts the pods the slot has held; see snapPod.
+	gen  uint32
+	seen uint32
+	live bool
+}
+
+type removedPod struct {
+	key podKey
+	loc podLoc
+}
+
+func newShard(name string, cfg *config) *shard {
+	c := cfg.capacity
+	sh := &shard{
+		name:       name,
+		cfg:        cfg,
+		nodePoints: make([]uint64, 3*c),
+		podSlots:   make(map[podKey]int32),
+	}
+	sh.pub.publish(&snapshot{})
+	return sh
+}
+
+// release drops everything but the shard's identity and lock, for a
+// removed node whose shard readers may still reach for a moment.
+func (sh *shard) release() {
+	sh.node = series{}
+	sh.nodePoints = nil
+	sh.series, sh.points, sh.freeSeries = nil, nil, nil
+	sh.pods, sh.freePods, sh.podSlots = nil, nil, nil
+	sh.livePods, sh.liveCtrs = 0, 0
+	sh.added, sh.removed = nil, nil
+}
+
+func (sh *shard) nodeRing() ring { return ringAt(sh.nodePoints, 0, sh.cfg.capacity) }
+
+func (sh *shard) ring(slot int32) ring { return ringAt(sh.points, int(slot), sh.cfg.capacity) }
+
+func ringAt(points []uint64, slot, c int) ring {
+	a := 3 * slot * c
+	b, d, e := a+c, a+2*c, a+3*c
+	return ring{points[a:b:b], points[b:d:d], points[d:e:e]}
+}
+
+// write records one scrape and publishes the node's new snapshot. It keeps
+// no reference to b or its slices, only to the (interned) strings in it.
+func (sh *shard) write(b *sample.Batch, nowMs int64) {
+	sh.gen++
+	sh.lastWriteMs = nowMs
+	sh.lastNowMs = max(sh.lastNowMs, nowMs)
+	if b.HasNode {
+		sh.nodeRing().push(&sh.node, b.NodePoint, 0, nowMs)
+	}
+	// The first batch sizes the arrays exactly; most nodes keep about the
+	// same pods, so later growth is rare.
+	if cap(sh.series) < len(b.Containers) {
+		sh.growSeries(len(b.Containers))
+	}
+	pi := int32(-1)
+	for i := range b.Containers {
+		c := &b.Containers[i]
+		// A pod's containers usually arrive together: skip the map lookup.
+		if pi < 0 || sh.pods[pi].name != c.Pod || sh.pods[pi].namespace != c.Namespace {
+			pi = sh.podSlot(c.Namespace, c.Pod)
+			sh.pods[pi].seen = sh.gen
+		}
+		si := sh.containerSlot(pi, c.Name)
+		sh.series[si].seen = sh.gen
+		sh.ring(si).push(&sh.series[si], c.Point, c.StartTimeMs, nowMs)
+	}
+	sh.dropUnseen()
+	sh.publish(nowMs)
+}
+
+// podSlot returns the slot of the pod, creating it when new.
+func (sh *shard) podSlot(namespace, name string) int32 {
+	key := podKey{namespace, name}
+	if pi, ok := sh.podSlots[key]; ok {
+		return pi
+	}
+	var pi int32
+	if n := len(sh.freePods); n > 0 {
+		pi = sh.freePods[n-1]
+		sh.freePods = sh.freePods[:n-1]
+	} else {
+		pi = int32(len(sh.pods))
+		sh.pods = append(sh.pods, podState{})
+	}
+	p := &sh.pods[pi]
+	p.namespace, p.name, p.live = namespace, name, true
+	p.gen++
+	p.containers = p.containers[:0]
+	sh.podSlots[key] = pi
+	sh.livePods++
+	sh.added = append(sh.added, pi)
+	return pi
+}
+
+// containerSlot returns the series slot of the pod's container, creating it
+// when new.
+func (sh *shard) containerSlot(pi int32, name string) int32 {
+	p := &sh.pods[pi]
+	for _, si := range p.containers {
+		if sh.series[si].name == name {
+			return si
+		}
+	}
+	si := sh.allocSeries()
+	sh.series[si] = series{name: name}
+	at, _ := slices.BinarySearchFunc(p.containers, name, func(slot int32, name string) int {
+		switch n := sh.series[slot].name; {
+		case n < name:
+			return -1
+		case n > name:
+			return 1
+		}
+		return 0
+	})
+	p.containers = slices.Insert(p.containers, at, si)
+	sh.liveCtrs++
+	return si
+}
+
+func (sh *shard) allocSeries() int32 {
+	if n := len(sh.freeSeries); n > 0 {
+		si := sh.freeSeries[n-1]
+		sh.freeSeries = sh.freeSeries[:n-1]
+		return si
+	}
+	if len(sh.series) == cap(sh.series) {
+		n := len(sh.series)
+		sh.growSeries(n + n/4 + 4)
+	}
+	sh.series = sh.series[:len(sh.series)+1]
+	return int32(len(sh.series) - 1)
+}
+
+// growSeries makes room for slots series in total.
+func (sh *shard) growSeries(slots int) {
+	per := 3 * sh.cfg.capacity
+	// The allocator rounds the array up to a size class or a page: use the
+	// rounding as spare slots rather than leave it idle.
+	points := slices.Grow([]uint64(nil), slots*per)
+	slots = cap(points) / per
+	points = points[:slots*per]
+	copy(points, sh.points)
+	s := make([]series, len(sh.series), slots)
+	copy(s, sh.series)
+	sh.series, sh.points = s, points
+}
+
+// dropUnseen removes the pods and containers absent from the latest batch:
+// the kubelet no longer runs them.
+func (sh *shard) dropUnseen() {
+	for pi := range sh.pods {
+		p := &sh.pods[pi]
+		if !p.live {
+			continue
+		}
+		if p.seen != sh.gen {
+			sh.removePod(int32(pi))
+			continue
+		}
+		kept := p.containers[:0]
+		for _, si := range p.containers {
+			if sh.series[si].seen == sh.gen {
+				kept = append(kept, si)
+			} else {
+				sh.freeSeriesSlot(si)
+			}
+		}
+		p.containers = kept
+	}
+}
+
+func (sh *shard) removePod(pi int32) {
+	p := &sh.pods[pi]
+	for _, si := range p.containers {
+		sh.freeSeriesSlot(si)
+	}
+	key := podKey{p.namespace, p.name}
+	delete(sh.podSlots, key)
+	sh.removed = append(sh.removed, removedPod{key, podLoc{sh, pi, p.gen}})
+	p.namespace, p.name, p.live = "", "", false
+	p.containers = p.containers[:0]
+	sh.freePods = append(sh.freePods, pi)
+	sh.livePods--
+}
+
+func (sh *shard) freeSeriesSlot(si int32) {
+	// Clearing drops the reference to the name and resets the ring.
+	sh.series[si] = series{}
+	sh.freeSeries = append(sh.freeSeries, si)
+	sh.liveCtrs--
+}
+
+// fresh reports whether s gained a point recently enough to be served.
+func (sh *shard) fresh(s *series, nowMs int64) bool {
+	return nowMs-s.advancedMs <= sh.cfg.maxAge
+}
+
+// publish computes every usage once and makes it the readers' view.
+func (sh *shard) publish(nowMs int64) {
+	cfg := sh.cfg
+	snap := sh.pub.next()
+	freshUntil := int64(math.MaxInt64)
+	var points int64
+
+	snap.node, snap.nodeOK = sh.nodeRing().usage(&sh.node, cfg.cpuWindow, cfg.maxAge)
+	if snap.nodeOK && !sh.fresh(&sh.node, nowMs) {
+		snap.node, snap.nodeOK = sample.Usage{}, false
+	}
+	if snap.nodeOK {
+		freshUntil = sh.node.advancedMs + cfg.maxAge
+	}
+	points += int64(sh.node.count)
+
+	snap.pods = slices.Grow(snap.pods[:0], len(sh.pods))[:len(sh.pods)]
+	snap.containers = slices.Grow(snap.containers[:0], sh.liveCtrs)
+	for pi := range sh.pods {
+		p := &sh.pods[pi]
+		sp := &snap.pods[pi]
+		*sp = snapPod{}
+		if !p.live {
+			continue
+		}
+		sp.gen = p.gen
+		first := len(snap.containers)
+		podFresh := int64(math.MaxInt64)
+		ok := len(p.containers) > 0
+		for _, si := range p.containers {
+			s := &sh.series[si]
+			points += int64(s.count)
+			if !ok {
+				continue
+			}
+			u, servable := sh.ring(si).usage(s, cfg.cpuWindow, cfg.maxAge)
+			if !servable || !sh.fresh(s, nowMs) {
+				ok = false
+				continue
+			}
+			podFresh = min(podFresh, s.advancedMs+cfg.maxAge)
+			snap.containers = append(snap.containers, sample.ContainerUsage{Name: s.name, Usage: u})
+		}
+		if !ok {
+			snap.containers = snap.containers[:first]
+			continue
+		}
+		sp.first, sp.n, sp.ok = int32(first), int32(len(snap.containers)-first), true
+		freshUntil = min(freshUntil, podFresh)
+	}
+	// Usages past the end may name containers that are gone; clear them so
+	// a recycled snapshot does not keep their names alive.
+	clear(snap.containers[len(snap.containers):cap(snap.containers)])
+
+	snap.stats = shardStats{
+		pods:       sh.livePods,
+		containers: sh.liveCtrs,
+		points:     points,
+		// The publisher does not hold snap yet.
+		bytes: sh.bytes() + snap.bytes(),
+	}
+	sh.freshUntilMs = freshUntil
+	sh.pub.publish(snap)
+}
+
+// bytes approximates the memory the shard holds, interned strings excluded
+// (the decoder owns them).
+func (sh *shard) bytes() int64 {
+	n := sizeofShard +
+		int64(cap(sh.nodePoints)+cap(sh.points))*8 +
+		int64(cap(sh.series))*sizeofSeries +
+		int64(cap(sh.freeSeries)+cap(sh.freePods)+cap(sh.added))*4 +
+		int64(cap(sh.removed))*sizeofRemovedPod +
+		int64(cap(sh.pods))*sizeofPodState +
+		int64(len(sh.podSlots))*mapEntryBytes(sizeofPodKey+4) +
+		// The store's index entries for this shard's pods.
+		int64(sh.livePods)*mapEntryBytes(sizeofPodKey+sizeofPodLoc) +
+		sh.pub.bytes()
+	for i := range sh.pods {
+		n += int64(cap(sh.pods[i].containers)) * 4
+	}
+	return n
+}
+
+// mapEntryBytes approximates a map's cost per entry: Go's swiss tables
+// keep a control byte per slot and at most 7/8 of the slots full, and
+// tables grow by doubling, so the average table is about 3/4 full.
+func mapEntryBytes(slot int64) int64 { return (slot + 1) * 4 / 3 }
