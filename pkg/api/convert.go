@@ -1,0 +1,104 @@
+package api
+
+import (
+	"math"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/metrics/pkg/apis/metrics"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+)
+
+// usageList converts a usage to the ResourceList metrics-server serves: cpu
+// in nanocores (DecimalSI, scale -9) and memory in bytes (BinarySI).
+func usageList(u sample.Usage) corev1.ResourceList {
+	list := make(corev1.ResourceList, 2)
+	list[corev1.ResourceCPU] = quantity(u.CPUNanoCores, resource.Nano, resource.DecimalSI)
+	list[corev1.ResourceMemory] = quantity(u.MemoryBytes, 0, resource.BinarySI)
+	return list
+}
+
+// quantity returns v·10^scale. Quantity holds an int64: a larger v loses
+// decimal digits of precision until it fits, as in metrics-server.
+func quantity(v uint64, scale resource.Scale, format resource.Format) resource.Quantity {
+	for v > math.MaxInt64 {
+		v /= 10
+		scale++
+	}
+	var q resource.Quantity
+	q.SetScaled(int64(v), scale)
+	q.Format = format
+	return q
+}
+
+// msTime converts milliseconds since the Unix epoch to a metav1.Time.
+func msTime(ms int64) metav1.Time {
+	return metav1.Time{Time: time.UnixMilli(ms)}
+}
+
+// msDuration converts a span in milliseconds to a metav1.Duration.
+func msDuration(ms int64) metav1.Duration {
+	return metav1.Duration{Duration: time.Duration(ms) * time.Millisecond}
+}
+
+// containerArena hands out container slices carved from large shared blocks,
+// so that a LIST of n pods allocates a few blocks instead of n slices. Each
+// slice is capped (three-index) so that an append to it cannot overwrite its
+// neighbour.
+type containerArena struct {
+	block []metrics.ContainerMetrics
+	// blockSize is the capacity of the next block.
+	blockSize int
+}
+
+func (a *containerArena) alloc(n int) []metrics.ContainerMetrics {
+	if cap(a.block)-len(a.block) < n {
+		a.block = make([]metrics.ContainerMetrics, 0, max(n, a.blockSize))
+	}
+	start := len(a.block)
+	a.block = a.block[:start+n]
+	return a.block[start : start+n : start+n]
+}
+
+// podMetrics fills m with the pod's metrics from its containers' usage, which
+// must not be empty. The pod's timestamp and window are those of its
+// container with the oldest timestamp, as metrics-server reports them: the
+// pod's usage is then known to be no older than its timestamp says.
+func podMetrics(m *metrics.PodMetrics, pod *metav1.PartialObjectMetadata, now metav1.Time, usage []sample.ContainerUsage, arena *containerArena) {
+	containers := arena.alloc(len(usage))
+	oldest := 0
+	for i := range usage {
+		containers[i] = metrics.ContainerMetrics{Name: usage[i].Name, Usage: usageList(usage[i].Usage)}
+		if usage[i].TimestampMs < usage[oldest].TimestampMs {
+			oldest = i
+		}
+	}
+	*m = metrics.PodMetrics{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              pod.Name,
+			Namespace:         pod.Namespace,
+			Labels:            pod.Labels,
+			CreationTimestamp: now,
+		},
+		Timestamp:  msTime(usage[oldest].TimestampMs),
+		Window:     msDuration(usage[oldest].WindowMs),
+		Containers: containers,
+	}
+}
+
+// nodeMetrics fills m with the node's metrics.
+func nodeMetrics(m *metrics.NodeMetrics, node *corev1.Node, now metav1.Time, usage sample.Usage) {
+	*m = metrics.NodeMetrics{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              node.Name,
+			Labels:            node.Labels,
+			CreationTimestamp: now,
+		},
+		Timestamp: msTime(usage.TimestampMs),
+		Window:    msDuration(usage.WindowMs),
+		Usage:     usageList(usage),
+	}
+}

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/metrics/pkg/apis/metrics"
+	"k8s.io/utils/clock"
+)
+
+// NodeStorage serves the cluster-scoped resource nodes (kind NodeMetrics):
+// get and list, from the nodes the lister knows and the usage the reader holds
+// for them.
+type NodeStorage struct {
+	reader MetricsReader
+	nodes  NodeLister
+	clock  clock.PassiveClock
+}
+
+var (
+	_ rest.Storage              = (*NodeStorage)(nil)
+	_ rest.Getter               = (*NodeStorage)(nil)
+	_ rest.Lister               = (*NodeStorage)(nil)
+	_ rest.Scoper               = (*NodeStorage)(nil)
+	_ rest.KindProvider         = (*NodeStorage)(nil)
+	_ rest.SingularNameProvider = (*NodeStorage)(nil)
+	_ rest.TableConvertor       = (*NodeStorage)(nil)
+)
+
+// nodeMetricsResource names the resource in NotFound errors, as metrics-server does.
+var nodeMetricsResource = metrics.Resource("nodemetrics")
+
+// NewNodeStorage returns the nodes storage. clock gives each object's
+// creationTimestamp (the time of the request, as metrics-server sets it).
+func NewNodeStorage(reader MetricsReader, nodes NodeLister, clock clock.PassiveClock) *NodeStorage {
+	return &NodeStorage{reader: reader, nodes: nodes, clock: clock}
+}
+
+// New implements rest.Storage.
+func (s *NodeStorage) New() runtime.Object { return &metrics.NodeMetrics{} }
+
+// Destroy implements rest.Storage: the storage holds nothing to release.
+func (s *NodeStorage) Destroy() {}
+
+// NewList implements rest.Lister.
+func (s *NodeStorage) NewList() runtime.Object { return &metrics.NodeMetricsList{} }
+
+// Kind implements rest.KindProvider.
+func (s *NodeStorage) Kind() string { return "NodeMetrics" }
+
+// NamespaceScoped implements rest.Scoper.
+func (s *NodeStorage) NamespaceScoped() bool { return false }
+
+// GetSingularName implements rest.SingularNameProvider. It is empty, as in
+// metrics-server's discovery document; clients then derive the singular
+// from the kind ("nodemetrics").
+func (s *NodeStorage) GetSingularName() string { return "" }
+
+// Get implements rest.Getter. A node the lister does not know, or one without
+// data, is NotFound.
+func (s *NodeStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	node, err := s.nodes.Get(name)
+	if apierrors.IsNotFound(err) || (err == nil && node == nil) {
+		return nil, apierrors.NewNotFound(nodeMetricsResource, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting node %q: %w", name, err)
+	}
+	usage, ok := s.reader.NodeUsage(name)
+	if !ok {
+		klog.V(4).InfoS("No metrics for node", "node", klog.KObj(node))
+		return nil, apierrors.NewNotFound(nodeMetricsResource, name)
+	}
+	m := &metrics.NodeMetrics{}
+	nodeMetrics(m, node, metav1.NewTime(s.clock.Now()), usage)
+	return m, nil
+}
+
+// List implements rest.Lister: the nodes matching the label and field
+// selectors that have data, sorted by name.
+func (s *NodeStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
+	filter, err := newFieldFilter(options, false)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := s.nodes.List(labelSelector(options))
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	selected := nodes[:0]
+	for _, node := range nodes {
+		if node != nil && filter.matches("", node.Name) {
+			selected = append(selected, node)
+		}
+	}
+	slices.SortFunc(selected, func(a, b *corev1.Node) int { return cmp.Compare(a.Name, b.Name) })
+
+	now := metav1.NewTime(s.clock.Now())
+	list := &metrics.NodeMetricsList{Items: make([]metrics.NodeMetrics, 0, len(selected))}
+	skipped := 0
+	for _, node := range selected {
+		usage, ok := s.reader.NodeUsage(node.Name)
+		if !ok {
+			skipped++
+			klog.V(4).InfoS("No metrics for node", "node", klog.KObj(node))
+			continue
+		}
+		list.Items = append(list.Items, metrics.NodeMetrics{})
+		nodeMetrics(&list.Items[len(list.Items)-1], node, now, usage)
+	}
+	if skipped > 0 {
+		klog.V(2).InfoS("Listed nodes without metrics", "skipped", skipped, "served", len(list.Items))
+	}
+	return list, nil
+}
+
+// ConvertToTable implements rest.TableConvertor.
+func (s *NodeStorage) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return nodeTable(object, tableOptions)
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/metrics/pkg/apis/metrics"
+	"k8s.io/utils/clock"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+)
+
+// PodStorage serves the namespaced resource pods (kind PodMetrics): get and
+// list, from the pods the lister knows and the usage the reader holds for
+// their containers.
+type PodStorage struct {
+	reader MetricsReader
+	pods   PodLister
+	clock  clock.PassiveClock
+}
+
+var (
+	_ rest.Storage              = (*PodStorage)(nil)
+	_ rest.Getter               = (*PodStorage)(nil)
+	_ rest.Lister               = (*PodStorage)(nil)
+	_ rest.Scoper               = (*PodStorage)(nil)
+	_ rest.KindProvider         = (*PodStorage)(nil)
+	_ rest.SingularNameProvider = (*PodStorage)(nil)
+	_ rest.TableConvertor       = (*PodStorage)(nil)
+)
+
+// podMetricsResource names the resource in NotFound errors, as metrics-server does.
+var podMetricsResource = metrics.Resource("podmetrics")
+
+// NewPodStorage returns the pods storage. clock gives each object's
+// creationTimestamp (the time of the request, as metrics-server sets it).
+func NewPodStorage(reader MetricsReader, pods PodLister, clock clock.PassiveClock) *PodStorage {
+	return &PodStorage{reader: reader, pods: pods, clock: clock}
+}
+
+// New implements rest.Storage.
+func (s *PodStorage) New() runtime.Object { return &metrics.PodMetrics{} }
+
+// Destroy implements rest.Storage: the storage holds nothing to release.
+func (s *PodStorage) Destroy() {}
+
+// NewList implements rest.Lister.
+func (s *PodStorage) NewList() runtime.Object { return &metrics.PodMetricsList{} }
+
+// Kind implements rest.KindProvider.
+func (s *PodStorage) Kind() string { return "PodMetrics" }
+
+// NamespaceScoped implements rest.Scoper.
+func (s *PodStorage) NamespaceScoped() bool { return true }
+
+// GetSingularName implements rest.SingularNameProvider. It is empty, as in
+// metrics-server's discovery document; clients then derive the singular
+// from the kind ("podmetrics").
+func (s *PodStorage) GetSingularName() string { return "" }
+
+// Get implements rest.Getter. A pod the lister does not know, or one without
+// data, is NotFound.
+func (s *PodStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	namespace := genericapirequest.NamespaceValue(ctx)
+	pod, err := s.pods.Get(namespace, name)
+	if apierrors.IsNotFound(err) || (err == nil && pod == nil) {
+		return nil, apierrors.NewNotFound(podMetricsResource, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting pod %s/%s: %w", namespace, name, err)
+	}
+	usage, ok := s.reader.PodUsage(namespace, name, nil)
+	if !ok || len(usage) == 0 {
+		klog.V(4).InfoS("No metrics for pod", "pod", klog.KRef(namespace, name))
+		return nil, apierrors.NewNotFound(podMetricsResource, name)
+	}
+	m := &metrics.PodMetrics{}
+	podMetrics(m, pod, metav1.NewTime(s.clock.Now()), usage, &containerArena{})
+	return m, nil
+}
+
+// List implements rest.Lister: the pods of the request's namespace (all
+// namespaces for a cluster-wide request) matching the label and field
+// selectors that have data, sorted by namespace and name.
+func (s *PodStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
+	filter, err := newFieldFilter(options, true)
+	if err != nil {
+		return nil, err
+	}
+	namespace := genericapirequest.NamespaceValue(ctx)
+	pods, err := s.pods.List(namespace, labelSelector(options))
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	// Field selectors only name metadata.name and metadata.namespace, both
+	// known before the usage is read: filter first, build only what is served.
+	selected := pods[:0]
+	for _, pod := range pods {
+		if pod != nil && filter.matches(pod.Namespace, pod.Name) {
+			selected = append(selected, pod)
+		}
+	}
+	slices.SortFunc(selected, func(a, b *metav1.PartialObjectMetadata) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+
+	now := metav1.NewTime(s.clock.Now())
+	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(selected))}
+	// Most pods have one or two containers: one block for all of them.
+	arena := containerArena{blockSize: 2 * len(selected)}
+	var usage []sample.ContainerUsage
+	skipped := 0
+	for _, pod := range selected {
+		var ok bool
+		usage, ok = s.reader.PodUsage(pod.Namespace, pod.Name, usage[:0])
+		if !ok || len(usage) == 0 {
+			skipped++
+			klog.V(4).InfoS("No metrics for pod", "pod", klog.KObj(pod))
+			continue
+		}
+		list.Items = append(list.Items, metrics.PodMetrics{})
+		podMetrics(&list.Items[len(list.Items)-1], pod, now, usage, &arena)
+	}
+	if skipped > 0 {
+		klog.V(2).InfoS("Listed pods without metrics", "namespace", namespace, "skipped", skipped, "served", len(list.Items))
+	}
+	return list, nil
+}
+
+// ConvertToTable implements rest.TableConvertor.
+func (s *PodStorage) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return podTable(object, tableOptions)
+}

@@ -1,0 +1,168 @@
+package bed
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+
+	"github.com/ringmetrics/ringmetrics/test/cluster"
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
+)
+
+// MetricsServerVersion is the release of the reference server hack/tools.sh builds.
+const MetricsServerVersion = "v0.9.0"
+
+// Options describe a bed.
+type Options struct {
+	Cluster cluster.Options
+	// Fleet is the simulated kubelets' config; the bed fills in the CA and client.
+	Fleet kubeletsim.Config
+	Logf  func(format string, args ...any)
+}
+
+// Bed is a control plane, a simulated kubelet fleet with its API objects, and
+// the RBAC and identity an aggregated metrics server needs.
+type Bed struct {
+	Cluster *cluster.Cluster
+	Fleet   *kubeletsim.Fleet
+	Dynamic dynamic.Interface
+	// ServerKubeconfig authenticates as the metrics server's ServiceAccount.
+	ServerKubeconfig string
+	LogDir           string
+	// CreateStats says how long creating the fleet's objects took.
+	CreateStats kubeletsim.CreateStats
+	logf        func(format string, args ...any)
+}
+
+// Start brings up a bed. On error everything started is stopped again.
+func Start(ctx context.Context, opts Options) (b *Bed, err error) {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if opts.Cluster.Logf == nil {
+		opts.Cluster.Logf = logf
+	}
+	c, err := cluster.Start(ctx, opts.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	b = &Bed{Cluster: c, LogDir: c.LogDir(), logf: logf}
+	defer func() {
+		if err != nil {
+			b.Stop()
+		}
+	}()
+	b.Dynamic, err = dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return nil, err
+	}
+	if err := ApplyRBAC(ctx, c.Client()); err != nil {
+		return nil, fmt.Errorf("applying metrics server RBAC: %w", err)
+	}
+	b.ServerKubeconfig, err = c.WriteKubeconfig("metrics-server", ServiceAccountUser,
+		"system:serviceaccounts", "system:serviceaccounts:"+Namespace)
+	if err != nil {
+		return nil, err
+	}
+
+	fc := opts.Fleet
+	fc.CA, fc.CAKey = c.CA()
+	fc.Client = c.Client()
+	if fc.Logf == nil {
+		fc.Logf = logf
+	}
+	b.Fleet, err = kubeletsim.New(fc)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Fleet.Start(); err != nil {
+		return nil, fmt.Errorf("starting simulated kubelets: %w", err)
+	}
+	b.CreateStats, err = b.Fleet.Create(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating simulated nodes and pods: %w", err)
+	}
+	logf("bed: %s", b.CreateStats)
+	return b, nil
+}
+
+// Stop stops the servers' control plane and fleet.
+func (b *Bed) Stop() {
+	if b.Fleet != nil {
+		_ = b.Fleet.Close()
+	}
+	if b.Cluster != nil {
+		_ = b.Cluster.Stop()
+	}
+}
+
+// RingmetricsArgs are the flags ringmetrics runs with on the bed.
+func (b *Bed) RingmetricsArgs(resolution time.Duration) []string {
+	return []string{
+		"--kubeconfig=" + b.ServerKubeconfig,
+		"--cert-dir=" + filepath.Join(b.Cluster.Dir, "ringmetrics-certs"),
+		"--kubelet-certificate-authority=" + b.Cluster.CAFile(),
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-use-node-status-port",
+		"--metric-resolution=" + resolution.String(),
+		"--kubelet-request-timeout=" + (resolution * 8 / 10).String(),
+	}
+}
+
+// StartRingmetrics runs the ringmetrics binary at path against the bed.
+func (b *Bed) StartRingmetrics(ctx context.Context, binary string, resolution time.Duration, extra ...string) (*Server, error) {
+	return StartServer(ctx, ServerSpec{
+		Name:   "ringmetrics",
+		Binary: binary,
+		Args:   append(b.RingmetricsArgs(resolution), extra...),
+		LogDir: b.LogDir,
+	}, 60*time.Second)
+}
+
+// StartMetricsServer runs the pinned metrics-server against the bed, with
+// the flags TESTBED-NOTES.md records as working.
+func (b *Bed) StartMetricsServer(ctx context.Context, extra ...string) (*Server, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--kubeconfig=" + b.ServerKubeconfig,
+		"--authentication-kubeconfig=" + b.ServerKubeconfig,
+		"--authorization-kubeconfig=" + b.ServerKubeconfig,
+		"--cert-dir=" + filepath.Join(b.Cluster.Dir, "metrics-server-certs"),
+		"--kubelet-certificate-authority=" + b.Cluster.CAFile(),
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-use-node-status-port",
+		"--metric-resolution=10s",
+		"--kubelet-request-timeout=5s",
+	}
+	return StartServer(ctx, ServerSpec{
+		Name:   "metrics-server",
+		Binary: filepath.Join(bin, "metrics-server-"+MetricsServerVersion),
+		Args:   append(args, extra...),
+		LogDir: b.LogDir,
+	}, 90*time.Second)
+}
+
+// Use registers s as v1beta1.metrics.k8s.io and waits until the aggregator
+// reports it Available.
+func (b *Bed) Use(ctx context.Context, s *Server) error {
+	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port}); err != nil {
+		return err
+	}
+	return WaitAvailable(ctx, b.Dynamic, 60*time.Second)
+}
+
+func binDir() (string, error) {
+	dir := cluster.DefaultBinDir()
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("tool directory %s: %w (run hack/tools.sh)", dir, err)
+	}
+	return dir, nil
+}

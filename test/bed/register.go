@@ -1,0 +1,175 @@
+// Package bed assembles the end-to-end test bed: it registers an aggregated
+// metrics server (ringmetrics or metrics-server) with a running control plane
+// and runs it as a real process.
+package bed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ServiceAccountUser is the identity an aggregated server runs as on the bed,
+// matching the ServiceAccount the RBAC below binds.
+const (
+	Namespace          = "kube-system"
+	ServiceAccountName = "metrics-server"
+	ServiceAccountUser = "system:serviceaccount:" + Namespace + ":" + ServiceAccountName
+)
+
+var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+
+// Registration says how the aggregator reaches a metrics server on loopback.
+type Registration struct {
+	// Port is the server's --secure-port on localhost.
+	Port int
+	// ServiceName names the ExternalName Service; defaults to "metrics-server".
+	ServiceName string
+}
+
+// ApplyRBAC creates what a metrics server needs, for both metrics-server and
+// ringmetrics: read nodes, nodes/metrics and pods; delegate authn/authz; let
+// view/edit/admin read metrics. It is idempotent.
+func ApplyRBAC(ctx context.Context, client kubernetes.Interface) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccountName, Namespace: Namespace}}
+	if _, err := client.CoreV1().ServiceAccounts(Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	reader := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:metrics-server"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"nodes/metrics", "nodes/stats"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"pods", "nodes"}, Verbs: []string{"get", "list", "watch"}},
+		},
+	}
+	aggregated := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:aggregated-metrics-reader", Labels: map[string]string{
+			"rbac.authorization.k8s.io/aggregate-to-view":  "true",
+			"rbac.authorization.k8s.io/aggregate-to-edit":  "true",
+			"rbac.authorization.k8s.io/aggregate-to-admin": "true",
+		}},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"metrics.k8s.io"}, Resources: []string{"pods", "nodes"}, Verbs: []string{"get", "list", "watch"}}},
+	}
+	for _, role := range []*rbacv1.ClusterRole{reader, aggregated} {
+		if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName, Namespace: Namespace}}
+	bindings := []*rbacv1.ClusterRoleBinding{
+		{ObjectMeta: metav1.ObjectMeta{Name: "system:metrics-server"}, Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:metrics-server"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "metrics-server:system:auth-delegator"}, Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:auth-delegator"}},
+	}
+	for _, b := range bindings {
+		if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "metrics-server-auth-reader", Namespace: Namespace},
+		Subjects:   subject,
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
+	}
+	if _, err := client.RbacV1().RoleBindings(Namespace).Create(ctx, rb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// Register points v1beta1.metrics.k8s.io at a server on localhost:Port through
+// an ExternalName Service (aggregator routing cannot reach loopback; see
+// shared/TESTBED-NOTES.md). Re-registering moves the APIService to the new
+// port, which is how a test swaps metrics-server for ringmetrics.
+func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, r Registration) error {
+	name := r.ServiceName
+	if name == "" {
+		name = "metrics-server"
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace},
+		Spec: corev1.ServiceSpec{
+			Type:         corev1.ServiceTypeExternalName,
+			ExternalName: "localhost",
+			Ports:        []corev1.ServicePort{{Name: "https", Port: int32(r.Port), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	existing, err := client.CoreV1().Services(Namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if _, err := client.CoreV1().Services(Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating service %s: %w", name, err)
+		}
+	case err != nil:
+		return err
+	default:
+		existing.Spec.Ports = svc.Spec.Ports
+		if _, err := client.CoreV1().Services(Namespace).Update(ctx, existing, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating service %s: %w", name, err)
+		}
+	}
+
+	apiService := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiregistration.k8s.io/v1",
+		"kind":       "APIService",
+		"metadata":   map[string]any{"name": "v1beta1.metrics.k8s.io"},
+		"spec": map[string]any{
+			"group":                 "metrics.k8s.io",
+			"version":               "v1beta1",
+			"groupPriorityMinimum":  int64(100),
+			"versionPriority":       int64(100),
+			"insecureSkipTLSVerify": true,
+			"service":               map[string]any{"name": name, "namespace": Namespace, "port": int64(r.Port)},
+		},
+	}}
+	apiServices := dyn.Resource(apiServiceGVR)
+	current, err := apiServices.Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = apiServices.Create(ctx, apiService, metav1.CreateOptions{})
+	case err == nil:
+		apiService.SetResourceVersion(current.GetResourceVersion())
+		_, err = apiServices.Update(ctx, apiService, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("registering APIService v1beta1.metrics.k8s.io: %w", err)
+	}
+	return nil
+}
+
+// WaitAvailable waits until the APIService reports Available=True, and
+// returns its last condition message on timeout.
+func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		obj, err := dyn.Resource(apiServiceGVR).Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+		for _, c := range conditions {
+			cond, _ := c.(map[string]any)
+			if cond["type"] == "Available" {
+				last = fmt.Sprintf("%v: %v", cond["reason"], cond["message"])
+				return cond["status"] == "True", nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("APIService v1beta1.metrics.k8s.io not Available after %v (last: %s): %w", timeout, last, err)
+	}
+	return nil
+}

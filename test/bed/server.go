@@ -1,0 +1,155 @@
+package bed
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Server is an aggregated metrics server running as a real process.
+type Server struct {
+	Name    string
+	Port    int
+	LogPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+}
+
+// ServerSpec says how to start one.
+type ServerSpec struct {
+	Name   string
+	Binary string
+	// Args, without --secure-port and --bind-address, which StartServer sets.
+	Args   []string
+	LogDir string
+}
+
+// StartServer starts the binary on a free loopback port and waits until its
+// /readyz answers 200, or fails with the tail of its log.
+func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duration) (*Server, error) {
+	if _, err := os.Stat(spec.Binary); err != nil {
+		return nil, fmt.Errorf("%s binary: %w (run make build / hack/tools.sh)", spec.Name, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(spec.LogDir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Server{Name: spec.Name, Port: port, LogPath: filepath.Join(spec.LogDir, spec.Name+".log"), exited: make(chan struct{})}
+	logFile, err := os.Create(s.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
+	s.cmd = exec.Command(spec.Binary, args...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// The server must not outlive the test binary that started it.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+	}
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		logFile.Close()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, readyTimeout); err != nil {
+		_ = s.Stop()
+		return nil, fmt.Errorf("%s did not become ready: %w\n--- last lines of %s ---\n%s", spec.Name, err, s.LogPath, Tail(s.LogPath, 25))
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "no answer"
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("process exited: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %v: %s", timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+		resp, err := client.Get(s.URL() + "/readyz")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		body := make([]byte, 2048)
+		n, _ := resp.Body.Read(body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(body[:n])))
+	}
+}
+
+// URL is the server's own address, bypassing the aggregator.
+func (s *Server) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Exited is closed when the process ends.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+// Stop terminates the server and waits for it.
+func (s *Server) Stop() error {
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	var exitErr *exec.ExitError
+	if s.waitErr != nil && !errors.As(s.waitErr, &exitErr) {
+		return s.waitErr
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Tail returns the last n lines of a file, for failure messages.
+func Tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
