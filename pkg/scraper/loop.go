@@ -31,13 +31,13 @@ type failure struct {
 // nodeLoop is one node's scrape loop. The fields after "owned by run" are
 // touched only by the loop's goroutine.
 type nodeLoop struct {
-	name      string
-	offset    time.Duration
-	target    atomic.Pointer[target]
-	attempted atomic.Bool
-	failure   atomic.Pointer[failure]
-	cancel    context.CancelFunc
-	done      chan struct{}
+	name     string
+	offset   time.Duration
+	target   atomic.Pointer[target]
+	attempts atomic.Int32
+	failure  atomic.Pointer[failure]
+	cancel   context.CancelFunc
+	done     chan struct{}
 
 	// owned by run
 	decoder *decode.Decoder
@@ -76,7 +76,7 @@ func (l *nodeLoop) run(ctx context.Context, s *Scraper) {
 			return
 		}
 		s.cfg.Metrics.observe(s.cfg.Clock.Since(start).Seconds(), err)
-		l.attempted.Store(true)
+		l.attempts.Add(1)
 		l.record(err, start)
 		delay = s.untilNextPhase(l.offset)
 	}

@@ -42,9 +42,18 @@ type Config struct {
 	// HasSynced reports whether the node informer has listed every node, so
 	// readiness cannot latch on an empty node set.
 	HasSynced func() bool
+	// Servable reports whether the store serves a node's usage. A node's
+	// first point alone is not servable (a rate needs two), so readiness
+	// waits for it. Nil counts every attempted node as servable.
+	Servable func(node string) bool
 	// Metrics may be nil.
 	Metrics *Metrics
 }
+
+// readyAttempts is how many scrapes of a node readiness waits for at most: a
+// kubelet that keeps serving one frozen reading must not hold the whole
+// server unready.
+const readyAttempts = 3
 
 // Scraper owns one scrape loop per node.
 type Scraper struct {
@@ -180,8 +189,10 @@ func (s *Scraper) untilNextPhase(offset time.Duration) time.Duration {
 }
 
 // CheckReady passes once the node informer has synced and every known node
-// has been scraped, or failed, at least once. It latches: nodes added later
-// do not make a serving replica unready.
+// has either failed its latest scrape, or has servable usage, or has been
+// tried readyAttempts times. So an HPA reading a freshly started replica
+// never sees a half-filled store. It latches: nodes added later do not make a
+// serving replica unready.
 func (s *Scraper) CheckReady() error {
 	if s.ready.Load() {
 		return nil
@@ -196,7 +207,7 @@ func (s *Scraper) CheckReady() error {
 	}
 	var pending []string
 	for name, l := range s.loops {
-		if !l.attempted.Load() {
+		if !s.settled(name, l) {
 			pending = append(pending, name)
 		}
 	}
@@ -207,10 +218,21 @@ func (s *Scraper) CheckReady() error {
 		if len(pending) > 5 {
 			pending = append(pending[:5], "…")
 		}
-		return fmt.Errorf("%d of %d nodes not scraped yet: %s", len(pending), total, strings.Join(pending, ", "))
+		return fmt.Errorf("%d of %d nodes have no usable data yet: %s", len(pending), total, strings.Join(pending, ", "))
 	}
 	s.ready.Store(true)
 	return nil
+}
+
+func (s *Scraper) settled(name string, l *nodeLoop) bool {
+	attempts := l.attempts.Load()
+	switch {
+	case attempts == 0:
+		return false
+	case l.failure.Load() != nil, attempts >= readyAttempts:
+		return true
+	}
+	return s.cfg.Servable == nil || s.cfg.Servable(name)
 }
 
 // NodeFailure is a node whose latest scrape failed.

@@ -75,11 +75,12 @@ func nodeAt(name, rawURL string) *corev1.Node {
 }
 
 type harness struct {
-	clock   *testingclock.FakeClock
-	store   *fakeStore
-	scraper *Scraper
-	cancel  context.CancelFunc
-	done    chan struct{}
+	servable atomic.Bool
+	clock    *testingclock.FakeClock
+	store    *fakeStore
+	scraper  *Scraper
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 func newHarness(t *testing.T, srv *httptest.Server) *harness {
@@ -93,8 +94,10 @@ func newHarness(t *testing.T, srv *httptest.Server) *harness {
 		Store:      h.store,
 		Clock:      h.clock,
 		HasSynced:  func() bool { return true },
+		Servable:   func(string) bool { return h.servable.Load() },
 		Metrics:    NewMetrics(func() float64 { return 0 }),
 	})
+	h.servable.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan struct{})
 	go func() { defer close(h.done); h.scraper.Run(ctx) }()
@@ -137,13 +140,19 @@ func TestScraperWritesEachRound(t *testing.T) {
 	h := newHarness(t, srv)
 
 	h.scraper.UpsertNode(nodeAt("n1", srv.URL))
+	h.servable.Store(false)
 	if err := h.scraper.CheckReady(); err == nil || !strings.Contains(err.Error(), "n1") {
 		t.Fatalf("CheckReady() = %v, want it to name the unscraped node", err)
 	}
 	// The first scrape comes within the start-up spread, well before a full resolution.
 	h.advance(t, 2*time.Second, func() bool { return h.store.count("n1") == 1 })
+	// One point is no rate: not ready until the store can serve the node.
+	if err := h.scraper.CheckReady(); err == nil {
+		t.Fatal("ready after one scrape although the node is not servable")
+	}
+	h.servable.Store(true)
 	if err := h.scraper.CheckReady(); err != nil {
-		t.Fatalf("CheckReady() after first scrape = %v", err)
+		t.Fatalf("CheckReady() once the node is servable = %v", err)
 	}
 	h.advance(t, 20*time.Second, func() bool { return h.store.count("n1") == 2 })
 

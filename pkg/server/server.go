@@ -28,11 +28,11 @@ import (
 
 // Server is a running ringmetrics: informers, scrape loops, store and API.
 type Server struct {
-	generic   *genericapiserver.GenericAPIServer
-	scraper   *scraper.Scraper
-	store     *store.Store
-	nodes     informers.SharedInformerFactory
-	pods      metadatainformer.SharedInformerFactory
+	generic    *genericapiserver.GenericAPIServer
+	scraper    *scraper.Scraper
+	store      *store.Store
+	nodes      informers.SharedInformerFactory
+	pods       metadatainformer.SharedInformerFactory
 	metrics    *scraper.Metrics
 	clock      clock.WithTicker
 	resolution time.Duration
@@ -85,7 +85,11 @@ func (c CompletedConfig) New() (*Server, error) {
 		Store:      st,
 		Clock:      clk,
 		HasSynced:  nodeInformer.Informer().HasSynced,
-		Metrics:    s.metrics,
+		Servable: func(node string) bool {
+			_, ok := st.NodeUsage(node)
+			return ok
+		},
+		Metrics: s.metrics,
 	})
 	if _, err := nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
 		return nil, err

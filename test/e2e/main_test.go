@@ -95,7 +95,7 @@ func setup(dir string) error {
 		b.Stop()
 		return err
 	}
-	if env.ringmetrics, err = b.StartRingmetrics(ctx, binary, ringmetricsResolution); err != nil {
+	if env.ringmetrics, err = b.StartRingmetrics(ctx, binary, ringmetricsResolution, "--v=2"); err != nil {
 		env.metricsServer.Stop()
 		b.Stop()
 		return err

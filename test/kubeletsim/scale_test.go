@@ -2,18 +2,26 @@ package kubeletsim
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestScale runs 5 000 nodes × 30 pods in this process, scrapes every node
-// once over HTTPS and reports the cost.
+// once over HTTPS and reports the cost. It takes about 10 s, 600 MiB and
+// 15 000 file descriptors (the client's connections included), so it runs
+// only when KUBELETSIM_SCALE=1.
 func TestScale(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if os.Getenv("KUBELETSIM_SCALE") != "1" {
+		t.Skip("set KUBELETSIM_SCALE=1 to run the 5 000-node test")
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < 16384 {
+		t.Skipf("open file limit %d is below the 16 384 this test needs", lim.Cur)
 	}
 	var before runtime.MemStats
 	runtime.GC()

@@ -24,8 +24,8 @@ const (
 )
 
 // certCache issues one serving certificate per node address on first use,
-// all sharing one ECDSA key, so 5 000 nodes cost one key and a few hundred
-// bytes of certificate each, and only for nodes actually contacted.
+// all sharing one ECDSA key, so 5 000 nodes cost one key and a small
+// certificate each, and only for nodes actually contacted.
 type certCache struct {
 	ca     *x509.Certificate
 	caKey  crypto.Signer
