@@ -21,7 +21,9 @@ func TestQuantity(t *testing.T) {
 	f(250_000_000, resource.Nano, resource.DecimalSI, "250m")
 	f(64_000_000_000, resource.Nano, resource.DecimalSI, "64")
 	f(0, 0, resource.BinarySI, "0")
-	f(1000, 0, resource.BinarySI, "1000")
+	// apimachinery falls back to decimal suffixes when they are exact.
+	f(1000, 0, resource.BinarySI, "1k")
+	f(1001, 0, resource.BinarySI, "1001")
 	f(1024, 0, resource.BinarySI, "1Ki")
 	f(3<<30, 0, resource.BinarySI, "3Gi")
 	f(math.MaxInt64, 0, resource.BinarySI, "9223372036854775807")

@@ -80,7 +80,11 @@ func setup(dir string) error {
 	env.binary = binary
 	start := time.Now()
 	b, err := bed.Start(ctx, bed.Options{
-		Cluster: cluster.Options{Dir: filepath.Join(dir, "cluster"), ControllerManager: true, HPASyncPeriod: 2 * time.Second},
+		Cluster: cluster.Options{
+			Dir: filepath.Join(dir, "cluster"), ControllerManager: true, HPASyncPeriod: 2 * time.Second,
+			// A hardened apiserver: anonymous requests are refused outright.
+			ExtraAPIServerArgs: []string{"--anonymous-auth=false"},
+		},
 		Fleet: kubeletsim.Config{
 			Nodes: nodes, PodsPerNode: podsPerNode, Seed: 1, Namespaces: namespaces,
 		},
