@@ -42,7 +42,7 @@ e2e: tools build
 test: vet unit e2e
 
 demo: tools build
-	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/demo -ringmetrics $(BIN)/ringmetrics
+	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/demo -ringmetrics $(BIN)/ringmetrics $(DEMO_ARGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

@@ -1,0 +1,105 @@
+// Command demo is `make demo`: a local control plane, simulated kubelets,
+// ringmetrics registered as v1beta1.metrics.k8s.io, and kubectl top output.
+// It keeps running until Ctrl-C so the cluster can be explored.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ringmetrics/ringmetrics/test/bed"
+	"github.com/ringmetrics/ringmetrics/test/cluster"
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
+)
+
+func main() {
+	binary := flag.String("ringmetrics", "bin/ringmetrics", "ringmetrics binary")
+	nodes := flag.Int("nodes", 3, "simulated nodes")
+	pods := flag.Int("pods-per-node", 10, "simulated pods per node")
+	resolution := flag.Duration("metric-resolution", 5*time.Second, "ringmetrics --metric-resolution")
+	exit := flag.Bool("exit", false, "stop after printing kubectl top (for scripts)")
+	flag.Parse()
+	if err := run(*binary, *nodes, *pods, *resolution, *exit); err != nil {
+		log.Fatalf("demo: %v", err)
+	}
+}
+
+func run(binary string, nodes, pods int, resolution time.Duration, exit bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "ringmetrics-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	binary, err = filepath.Abs(binary)
+	if err != nil {
+		return err
+	}
+
+	log.Printf("starting a control plane, %d simulated kubelets and %d pods", nodes, nodes*pods)
+	b, err := bed.Start(ctx, bed.Options{
+		Cluster: cluster.Options{Dir: filepath.Join(dir, "cluster")},
+		Fleet:   kubeletsim.Config{Nodes: nodes, PodsPerNode: pods, Seed: 1, Namespaces: []string{"default", "shop"}},
+		Logf:    log.Printf,
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Stop()
+	rm, err := b.StartRingmetrics(ctx, binary, resolution)
+	if err != nil {
+		return err
+	}
+	defer rm.Stop()
+	if err := b.Use(ctx, rm); err != nil {
+		return err
+	}
+	log.Printf("ringmetrics is Available as v1beta1.metrics.k8s.io (%v after start)", time.Since(start).Round(time.Millisecond))
+
+	kubeconfig := b.Cluster.AdminKubeconfig
+	for _, args := range [][]string{{"top", "node"}, {"top", "pod", "-A"}} {
+		fmt.Printf("\n$ kubectl %s\n", joinArgs(args))
+		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kubectl %s: %w", joinArgs(args), err)
+		}
+	}
+	fmt.Printf("\nThe demo took %v. Try it yourself in another shell:\n\n  export KUBECONFIG=%s\n  kubectl top pod -A --containers\n  kubectl get podmetrics -A\n\n", time.Since(start).Round(time.Millisecond), kubeconfig)
+	if pid := rm.PID(); pid > 0 {
+		if rss, err := cluster.RSS(pid); err == nil {
+			fmt.Printf("ringmetrics pid %d, RSS %.1f MiB, log %s\n", pid, float64(rss)/(1<<20), rm.LogPath)
+		}
+	}
+	if exit {
+		return nil
+	}
+	fmt.Println("Press Ctrl-C to stop.")
+	select {
+	case <-ctx.Done():
+	case <-rm.Exited():
+		return fmt.Errorf("ringmetrics exited; see %s", rm.LogPath)
+	}
+	return nil
+}
+
+func joinArgs(args []string) string {
+	out := ""
+	for i, a := range args {
+		if i > 0 {
+			out += " "
+		}
+		out += a
+	}
+	return out
+}
