@@ -18,7 +18,7 @@ import (
 const maxRetainedBuffer = 1 << 20
 
 type target struct {
-	url string
+	Target
 	err error
 }
 
@@ -45,6 +45,9 @@ type nodeLoop struct {
 	body    bytes.Buffer
 	state   Reason
 	started bool
+	// summary is set once an auto-mode node turned out to lack resource
+	// metrics; it stays on the summary API for the loop's life.
+	summary bool
 }
 
 func newNodeLoop(name string, offset time.Duration) *nodeLoop {
@@ -91,23 +94,54 @@ func (l *nodeLoop) scrape(ctx context.Context, s *Scraper) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	err := s.cfg.Client.Get(ctx, t.url, &l.body)
 	defer l.trimBuffer()
-	if err != nil {
+	summary := s.cfg.Endpoint == EndpointSummary || l.summary
+	err := l.fetch(ctx, s, t.Target, summary)
+	if err != nil && s.cfg.Endpoint == EndpointAuto && !summary && lacksResourceMetrics(err) {
+		if fallbackErr := l.fetch(ctx, s, t.Target, true); fallbackErr != nil {
+			return err
+		}
+		l.summary = true
+		klog.InfoS("Kubelet serves no resource metrics; scraping its summary API instead", "node", klog.KRef("", l.name), "cause", err)
+	} else if err != nil {
 		return err
 	}
-	if err := l.decoder.DecodeResource(l.body.Bytes(), &l.batch); err != nil {
+	s.cfg.Metrics.countSkips(&l.batch)
+	l.batch.Node = l.name
+	s.cfg.Store.Write(&l.batch, s.cfg.Clock.Now().UnixMilli())
+	return nil
+}
+
+// fetch reads one endpoint into l.batch.
+func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool) error {
+	if err := s.cfg.Client.Get(ctx, t.URL(summary), &l.body); err != nil {
+		return err
+	}
+	var err error
+	if summary {
+		err = decodeSummary(l.decoder, l.body.Bytes(), &l.batch)
+	} else {
+		err = l.decoder.DecodeResource(l.body.Bytes(), &l.batch)
+	}
+	if err != nil {
 		return &ScrapeError{Reason: ReasonDecode, Err: err}
 	}
-	s.cfg.Metrics.countSkips(&l.batch)
 	// A body without the node's own usage is not a kubelet's answer; storing
 	// it would drop every container the node held.
 	if !l.batch.HasNode {
 		return &ScrapeError{Reason: ReasonDecode, Err: errNoNodeUsage}
 	}
-	l.batch.Node = l.name
-	s.cfg.Store.Write(&l.batch, s.cfg.Clock.Now().UnixMilli())
 	return nil
+}
+
+// lacksResourceMetrics tells a kubelet without /metrics/resource (older
+// versions, some runtimes) from one that is merely failing.
+func lacksResourceMetrics(err error) bool {
+	switch reasonOf(err) {
+	case ReasonNotFound, ReasonDecode:
+		return true
+	}
+	return false
 }
 
 func (l *nodeLoop) trimBuffer() {
@@ -137,4 +171,14 @@ func (l *nodeLoop) record(err error, at time.Time) {
 	}
 	l.started = l.started || err == nil
 	l.state = reason
+}
+
+// decodeSummary is a stand-in until the summary decoder lands.
+func decodeSummary(d any, body []byte, b *sample.Batch) error {
+	if sd, ok := d.(interface {
+		DecodeSummary([]byte, *sample.Batch) error
+	}); ok {
+		return sd.DecodeSummary(body, b)
+	}
+	return errors.New("summary API not supported yet")
 }

@@ -34,6 +34,8 @@ type Config struct {
 	Resolution time.Duration
 	// Timeout bounds one scrape, body included.
 	Timeout  time.Duration
+	// Endpoint chooses the kubelet endpoint; empty means EndpointAuto.
+	Endpoint Endpoint
 	Resolver TargetResolver
 	Client   *KubeletClient
 	Store    Writer
@@ -71,6 +73,9 @@ type Scraper struct {
 
 // New returns a Scraper; nothing runs until Run.
 func New(cfg Config) *Scraper {
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = EndpointAuto
+	}
 	return &Scraper{cfg: cfg, epoch: cfg.Clock.Now(), loops: map[string]*nodeLoop{}}
 }
 
@@ -112,8 +117,8 @@ func (s *Scraper) upsert(obj any) {
 // UpsertNode starts a loop for a new node or points an existing loop at the
 // node's current address.
 func (s *Scraper) UpsertNode(node *corev1.Node) {
-	url, err := s.cfg.Resolver.Resolve(node)
-	t := &target{url: url, err: err}
+	resolved, err := s.cfg.Resolver.Resolve(node)
+	t := &target{Target: resolved, err: err}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.loops[node.Name]; ok {

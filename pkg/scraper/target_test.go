@@ -1,6 +1,7 @@
 package scraper
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,15 +34,20 @@ func TestTargetResolver(t *testing.T) {
 		{"path annotation", TargetResolver{Port: 10250}, node(map[string]string{AnnotationResourceMetricsPath: "/custom/metrics"}, 0, hostname), "https://n1.example:10250/custom/metrics", false},
 		{"no address of preferred type", TargetResolver{Port: 10250, AddressTypes: []corev1.NodeAddressType{corev1.NodeExternalIP}}, node(nil, 0, hostname), "", true},
 		{"no addresses", TargetResolver{Port: 10250}, node(nil, 0), "", true},
+		{"proxy mode needs no address", TargetResolver{APIServerURL: "https://api.example:6443/"}, node(nil, 0), "https://api.example:6443/api/v1/nodes/n1/proxy/metrics/resource", false},
+		{"proxy mode keeps the path annotation", TargetResolver{APIServerURL: "https://api.example:6443"}, node(map[string]string{AnnotationResourceMetricsPath: "/custom"}, 0), "https://api.example:6443/api/v1/nodes/n1/proxy/custom", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.resolver.Resolve(tt.node)
+			target, err := tt.resolver.Resolve(tt.node)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Resolve() error = %v, wantErr %v", err, tt.wantErr)
 			}
-			if got != tt.want {
+			if got := target.URL(false); err == nil && got != tt.want {
 				t.Errorf("Resolve() = %q, want %q", got, tt.want)
+			}
+			if err == nil && !strings.HasSuffix(target.URL(true), "/stats/summary") {
+				t.Errorf("summary URL %q does not end in /stats/summary", target.URL(true))
 			}
 		})
 	}

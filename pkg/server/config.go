@@ -17,8 +17,12 @@ type Config struct {
 	// Rest reaches the kube-apiserver for informers.
 	Rest *rest.Config
 	// Kubelet holds the TLS trust and credentials for kubelets.
-	Kubelet          *rest.Config
-	Resolver         scraper.TargetResolver
+	Kubelet  *rest.Config
+	Resolver scraper.TargetResolver
+	Endpoint scraper.Endpoint
+	// ViaAPIServer scrapes through the kube-apiserver's node proxy with the
+	// Rest config's transport and credentials.
+	ViaAPIServer     bool
 	MaxResponseBytes int64
 	ScrapeTimeout    time.Duration
 	Resolution       time.Duration

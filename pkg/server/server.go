@@ -48,7 +48,12 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the metadata client: %w", err)
 	}
-	transport, err := rest.TransportFor(c.Kubelet)
+	kubeletConfig, resolver := c.Kubelet, c.Resolver
+	if c.ViaAPIServer {
+		kubeletConfig = c.Rest
+		resolver.APIServerURL = c.Rest.Host
+	}
+	transport, err := rest.TransportFor(kubeletConfig)
 	if err != nil {
 		return nil, fmt.Errorf("building the kubelet transport: %w", err)
 	}
@@ -80,7 +85,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	s.scraper = scraper.New(scraper.Config{
 		Resolution: c.Resolution,
 		Timeout:    c.ScrapeTimeout,
-		Resolver:   c.Resolver,
+		Endpoint:   c.Endpoint,
+		Resolver:   resolver,
 		Client:     scraper.NewKubeletClient(transport, c.MaxResponseBytes),
 		Store:      st,
 		Clock:      clk,
@@ -98,6 +104,10 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
+	buildChain := c.apiserver.BuildHandlerChainFunc
+	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
+		return withScrapeDiagnostics(buildChain(h, conf), s.scraper.Failures, s.scraper.NodeCount)
+	}
 	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err

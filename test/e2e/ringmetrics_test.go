@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 	"slices"
 	"strings"
 	"testing"
@@ -35,13 +36,13 @@ func TestRingmetricsKubectl(t *testing.T) {
 				}
 			})
 			t.Run("top pod -A", func(t *testing.T) {
-				if err := checkTopPods(top("pod", "-A"), nodes*podsPerNode); err != nil {
+				if err := checkTopPods(top("pod", "-A"), simulatedPods(nil)); err != nil {
 					t.Fatal(err)
 				}
 			})
 			t.Run("top pod -l", func(t *testing.T) {
 				out := top("pod", "-A", "-l", "app=sim-app-0")
-				if err := checkTopPods(out, nodes); err != nil {
+				if err := checkTopPods(out, simulatedPods(func(p kubeletsim.PodInfo) bool { return p.Labels["app"] == "sim-app-0" })); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -98,8 +99,8 @@ func TestRingmetricsKubectl(t *testing.T) {
 				if err := json.Unmarshal([]byte(out), &pl); err != nil {
 					t.Fatalf("decoding PodMetricsList: %v\n%s", err, out)
 				}
-				if len(pl.Items) != nodes*podsPerNode {
-					t.Fatalf("%d PodMetrics, want %d", len(pl.Items), nodes*podsPerNode)
+				if len(pl.Items) != simulatedPods(nil) {
+					t.Fatalf("%d PodMetrics, want %d", len(pl.Items), simulatedPods(nil))
 				}
 				for _, pm := range pl.Items {
 					if pm.Window.Duration <= 0 || pm.Timestamp.IsZero() || len(pm.Containers) == 0 {
@@ -112,7 +113,7 @@ func TestRingmetricsKubectl(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !strings.Contains(out, "CPU") || strings.Count(out, "\n") != nodes*podsPerNode+1 {
+				if !strings.Contains(out, "CPU") || strings.Count(out, "\n") != simulatedPods(nil)+1 {
 					t.Fatalf("unexpected podmetrics table:\n%s", out)
 				}
 			})

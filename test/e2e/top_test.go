@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 	"strings"
 )
 
@@ -21,6 +22,18 @@ func checkTopNodes(out string) error {
 		}
 	}
 	return nil
+}
+
+// simulatedPods counts the fleet's visible pods that match keep; other
+// tests add workloads, so the count is read live.
+func simulatedPods(keep func(kubeletsim.PodInfo) bool) int {
+	n := 0
+	for _, p := range env.bed.Fleet.Pods() {
+		if !p.Hidden && (keep == nil || keep(p)) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkTopPods compares kubectl top pod rows with the simulated workload;

@@ -25,6 +25,8 @@ type KubeletOptions struct {
 	ClientKeyFile         string
 	RequestTimeout        time.Duration
 	MaxResponseBytes      int64
+	Endpoint              string
+	ViaAPIServer          bool
 }
 
 // NewKubeletOptions returns the defaults.
@@ -33,6 +35,7 @@ func NewKubeletOptions() *KubeletOptions {
 		Port:             10250,
 		RequestTimeout:   10 * time.Second,
 		MaxResponseBytes: 16 << 20,
+		Endpoint:         string(scraper.EndpointAuto),
 	}
 	for _, t := range scraper.DefaultAddressTypes {
 		o.PreferredAddressTypes = append(o.PreferredAddressTypes, string(t))
@@ -50,6 +53,8 @@ func (o *KubeletOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientCertFile, "kubelet-client-certificate", o.ClientCertFile, "Client certificate to present to kubelets, instead of the kubeconfig's credentials.")
 	fs.StringVar(&o.ClientKeyFile, "kubelet-client-key", o.ClientKeyFile, "Key of --kubelet-client-certificate.")
 	fs.DurationVar(&o.RequestTimeout, "kubelet-request-timeout", o.RequestTimeout, "The most one scrape of one kubelet may take, body included.")
+	fs.StringVar(&o.Endpoint, "kubelet-endpoint", o.Endpoint, "Kubelet endpoint to scrape: resource (/metrics/resource), summary (/stats/summary), or auto (resource, falling back per node to summary when a kubelet lacks resource metrics).")
+	fs.BoolVar(&o.ViaAPIServer, "kubelet-via-apiserver", o.ViaAPIServer, "Reach kubelets through the kube-apiserver's node proxy (needs get on nodes/proxy) instead of directly; the kubelet TLS and address flags are then unused.")
 	fs.Int64Var(&o.MaxResponseBytes, "kubelet-max-response-bytes", o.MaxResponseBytes, "The largest kubelet response accepted; larger ones fail the scrape.")
 }
 
@@ -76,6 +81,9 @@ func (o *KubeletOptions) Validate() []error {
 	}
 	if (o.ClientCertFile == "") != (o.ClientKeyFile == "") {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
+	}
+	if !slices.Contains(scraper.Endpoints, scraper.Endpoint(o.Endpoint)) {
+		errs = append(errs, fmt.Errorf("--kubelet-endpoint %q is not one of %v", o.Endpoint, scraper.Endpoints))
 	}
 	if o.InsecureTLS && o.CAFile != "" {
 		errs = append(errs, errors.New("--kubelet-insecure-tls and --kubelet-certificate-authority exclude each other"))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ringmetrics/ringmetrics/pkg/api"
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
+	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/server"
 )
 
@@ -177,6 +178,8 @@ func (o *Options) Config() (*server.Config, error) {
 		Rest:             restConfig,
 		Kubelet:          o.Kubelet.RESTConfig(restConfig),
 		Resolver:         o.Kubelet.Resolver(),
+		Endpoint:         scraper.Endpoint(o.Kubelet.Endpoint),
+		ViaAPIServer:     o.Kubelet.ViaAPIServer,
 		MaxResponseBytes: o.Kubelet.MaxResponseBytes,
 		ScrapeTimeout:    o.Kubelet.RequestTimeout,
 		Resolution:       o.MetricResolution,
