@@ -3,6 +3,8 @@ package bed
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,7 +41,7 @@ type Bed struct {
 }
 
 // Start brings up a bed. On error everything started is stopped again.
-func Start(ctx context.Context, opts Options) (b *Bed, err error) {
+func Start(ctx context.Context, opts Options) (_ *Bed, err error) {
 	logf := opts.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -51,7 +53,7 @@ func Start(ctx context.Context, opts Options) (b *Bed, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b = &Bed{Cluster: c, LogDir: c.LogDir(), logf: logf}
+	b := &Bed{Cluster: c, LogDir: c.LogDir(), logf: logf}
 	defer func() {
 		if err != nil {
 			b.Stop()
@@ -71,6 +73,11 @@ func Start(ctx context.Context, opts Options) (b *Bed, err error) {
 	}
 
 	fc := opts.Fleet
+	if !fc.FirstIP.IsValid() {
+		if fc.FirstIP, err = freeAddressBlock(fc.Port); err != nil {
+			return nil, err
+		}
+	}
 	fc.CA, fc.CAKey = c.CA()
 	fc.Client = c.Client()
 	if fc.Logf == nil {
@@ -116,38 +123,13 @@ func (b *Bed) RingmetricsArgs(resolution time.Duration) []string {
 
 // StartRingmetrics runs the ringmetrics binary at path against the bed.
 func (b *Bed) StartRingmetrics(ctx context.Context, binary string, resolution time.Duration, extra ...string) (*Server, error) {
-	return StartServer(ctx, ServerSpec{
-		Name:   "ringmetrics",
-		Binary: binary,
-		Args:   append(b.RingmetricsArgs(resolution), extra...),
-		LogDir: b.LogDir,
-	}, 60*time.Second)
+	return StartServer(ctx, b.RingmetricsSpec(binary, resolution, extra...), 60*time.Second)
 }
 
-// StartMetricsServer runs the pinned metrics-server against the bed, with
-// the flags TESTBED-NOTES.md records as working.
+// StartMetricsServer runs the pinned metrics-server against the bed at a
+// 10s resolution, with the flags TESTBED-NOTES.md records as working.
 func (b *Bed) StartMetricsServer(ctx context.Context, extra ...string) (*Server, error) {
-	bin, err := binDir()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{
-		"--kubeconfig=" + b.ServerKubeconfig,
-		"--authentication-kubeconfig=" + b.ServerKubeconfig,
-		"--authorization-kubeconfig=" + b.ServerKubeconfig,
-		"--cert-dir=" + filepath.Join(b.Cluster.Dir, "metrics-server-certs"),
-		"--kubelet-certificate-authority=" + b.Cluster.CAFile(),
-		"--kubelet-preferred-address-types=InternalIP",
-		"--kubelet-use-node-status-port",
-		"--metric-resolution=10s",
-		"--kubelet-request-timeout=5s",
-	}
-	return StartServer(ctx, ServerSpec{
-		Name:   "metrics-server",
-		Binary: filepath.Join(bin, "metrics-server-"+MetricsServerVersion),
-		Args:   append(args, extra...),
-		LogDir: b.LogDir,
-	}, 90*time.Second)
+	return b.StartMetricsServerAt(ctx, 10*time.Second, extra...)
 }
 
 // Use registers s as v1beta1.metrics.k8s.io and waits until the aggregator
@@ -165,4 +147,25 @@ func binDir() (string, error) {
 		return "", fmt.Errorf("tool directory %s: %w (run hack/tools.sh)", dir, err)
 	}
 	return dir, nil
+}
+
+// freeAddressBlock picks a 127.X.0.1 whose kubelet port is free, so beds
+// started side by side (tests, benchmarks, a demo) do not collide. Each bed
+// owns 127.X.0.0/16: room for 65 000 nodes.
+func freeAddressBlock(port int) (netip.Addr, error) {
+	if port <= 0 {
+		port = kubeletsim.DefaultPort
+	}
+	start := os.Getpid()
+	for i := range 240 {
+		x := byte(10 + (start+i)%240)
+		addr := netip.AddrFrom4([4]byte{127, x, 0, 1})
+		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, uint16(port)).String())
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr, nil
+	}
+	return netip.Addr{}, fmt.Errorf("no free 127.X.0.1:%d for simulated kubelets", port)
 }

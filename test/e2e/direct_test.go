@@ -3,9 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -14,24 +12,14 @@ import (
 	"github.com/ringmetrics/ringmetrics/test/bed"
 )
 
-// directClient talks to an aggregated server's own port, bypassing the
-// aggregator, with a client certificate the server's delegated
-// authentication accepts. user "" means no certificate (anonymous).
+// directClient talks to an aggregated server's own port; see bed.DirectClient.
 func directClient(t *testing.T, user string, groups ...string) *http.Client {
 	t.Helper()
-	cfg := &tls.Config{InsecureSkipVerify: true} // the servers' certs are self-signed
-	if user != "" {
-		certPEM, keyPEM, err := env.bed.Cluster.IssueClientCert(user, groups...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	c, err := bed.DirectClient(env.bed.Cluster, user, groups...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	return c
 }
 
 // apiserverClient talks to the kube-apiserver; user "" is anonymous, and
@@ -77,21 +65,11 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // getJSON fetches url into v and returns the status code.
 func getJSON(t *testing.T, c *http.Client, url string, v any) int {
 	t.Helper()
-	resp, err := c.Get(url)
+	code, err := bed.GetJSON(c, url, v)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	if resp.StatusCode == http.StatusOK && v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
-			t.Fatalf("GET %s: decoding %q: %v", url, body, err)
-		}
-	}
-	return resp.StatusCode
+	return code
 }
 
 // adminDirect reads a server's API directly as cluster-admin.

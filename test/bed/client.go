@@ -1,0 +1,68 @@
+package bed
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ringmetrics/ringmetrics/test/cluster"
+)
+
+// DirectClient talks to an aggregated server's own port, bypassing the
+// aggregator, with a client certificate from the cluster CA, which the
+// server's delegated authentication accepts. An empty user sends no
+// certificate (anonymous).
+func DirectClient(c *cluster.Cluster, user string, groups ...string) (*http.Client, error) {
+	cfg := &tls.Config{InsecureSkipVerify: true} // the servers' certificates are self-signed
+	if user != "" {
+		certPEM, keyPEM, err := c.IssueClientCert(user, groups...)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
+}
+
+// AdminClient is a DirectClient as a cluster-admin.
+func AdminClient(c *cluster.Cluster) (*http.Client, error) {
+	return DirectClient(c, "bed-admin", "system:masters")
+}
+
+// GetJSON fetches url and decodes a 200 answer into v (when v is not nil).
+// It returns the status code; a transport or decoding failure is an error.
+func GetJSON(client *http.Client, url string, v any) (int, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode == http.StatusOK && v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			return resp.StatusCode, fmt.Errorf("GET %s: decoding %.200q: %w", url, body, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// GetText fetches url and returns its body and status code.
+func GetText(client *http.Client, url string) (string, int, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), resp.StatusCode, err
+}
