@@ -75,6 +75,11 @@ func (c *Cluster) writePKI() error {
 	if _, _, err := c.frontProxyCA.issueFiles(pki, "front-proxy-client", leaf{commonName: "front-proxy-client"}); err != nil {
 		return err
 	}
+	// The apiserver's identity towards kubelets, for its node proxy (and so
+	// for metrics servers scraping through it), as kubeadm issues it.
+	if _, _, err := c.ca.issueFiles(pki, "apiserver-kubelet-client", leaf{commonName: "kube-apiserver-kubelet-client", organization: []string{"system:masters"}}); err != nil {
+		return err
+	}
 	if _, _, err := serviceAccountKeys(pki); err != nil {
 		return err
 	}
@@ -155,6 +160,12 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 			"--requestheader-username-headers=X-Remote-User",
 			"--proxy-client-cert-file=" + f("front-proxy-client.crt"),
 			"--proxy-client-key-file=" + f("front-proxy-client.key"),
+			// The node proxy: simulated kubelets listen on their InternalIP,
+			// with serving certificates from the cluster CA.
+			"--kubelet-client-certificate=" + f("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key=" + f("apiserver-kubelet-client.key"),
+			"--kubelet-certificate-authority=" + c.CAFile(),
+			"--kubelet-preferred-address-types=InternalIP,Hostname",
 			"--max-requests-inflight=" + strconv.Itoa(maxRequestsInflight),
 			"--max-mutating-requests-inflight=" + strconv.Itoa(maxMutatingRequestsInflight),
 			// Without it, open watches (the controller manager's) hold a
