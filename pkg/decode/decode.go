@@ -5,6 +5,13 @@
 // what it reads: a bad line or series is counted under a sample.SkipReason and
 // decoding goes on with the next line, so one odd series never costs a whole
 // node its readings, and nothing half-parsed ever reaches the store.
+//
+// The decoder for /stats/summary (the Summary API's JSON) yields the same
+// batches from the same workload. It is a streaming reader over the body
+// that skips what it does not need without building it, so that, like the
+// text decoder, it allocates nothing once warm; a dropped container is
+// counted under a SkipReason as well, but a body that is not well-formed
+// JSON is rejected whole.
 package decode
 
 import (
@@ -48,6 +55,16 @@ type Decoder struct {
 	// or negative means DefaultMaxContainers.
 	MaxContainers int
 
+	// FallbackTimestampMs, when positive, is the time DecodeResource gives
+	// the CPU readings of a body in which no CPU series has a timestamp, as
+	// some proxies and old exporters write it. The scraper sets it to the
+	// time the response arrived, in milliseconds since the Unix epoch. In a
+	// body where some CPU series have timestamps, one without stays
+	// SkipMissingTimestamp: mixing the kubelet's clock with the scraper's
+	// within a series would distort its rate by the clocks' skew. Zero
+	// turns the fallback off.
+	FallbackTimestampMs int64
+
 	// intern maps each name ever kept to one shared copy. Batch strings come
 	// from here, so they never alias a body and repeat scrapes of the same
 	// pods allocate nothing.
@@ -66,8 +83,19 @@ type Decoder struct {
 	// scratch holds unescaped label values of the current line.
 	scratch []byte
 	// nodeSeen and nodeOK hold a seen* bit per node series: seen on its
-	// first occurrence, ok when that occurrence was kept.
+	// first occurrence, ok when that occurrence was kept. nodeSeen holds the
+	// flag* bits too.
 	nodeSeen, nodeOK uint8
+	// cpuTimed is set when a CPU series of the body had a timestamp: CPU
+	// readings without one then miss it rather than take
+	// FallbackTimestampMs.
+	cpuTimed bool
+
+	// stack and key are the JSON scanner's, and pending holds one pod's
+	// containers, kept between calls for their capacity.
+	stack   []byte
+	key     []byte
+	pending []pendingContainer
 }
 
 // NewDecoder returns a Decoder with the default limits.
@@ -92,6 +120,16 @@ const (
 	seenMemory
 	seenStart
 	seenUsage = seenCPU | seenMemory
+)
+
+// Flags kept beside the seen* bits in entry.seen and Decoder.nodeSeen.
+const (
+	// flagCounted marks a reading whose skip, if any, was counted when it
+	// was read: finish must not count it again as incomplete.
+	flagCounted uint8 = 1 << (iota + 4)
+	// flagUntimed marks a CPU reading without a timestamp, kept until
+	// finish knows whether FallbackTimestampMs applies.
+	flagUntimed
 )
 
 // DecodeResource decodes a /metrics/resource body into b. It resets b first,
@@ -121,6 +159,18 @@ const (
 // A line that is not valid text format counts as SkipMalformed, and decoding
 // goes on with the next line. Timestamps of memory and start-time series are
 // checked for syntax and otherwise ignored.
+//
+// A series naming the container "POD" is skipped uncounted: it is a pod
+// sandbox that some runtimes report (Kubernetes container names are
+// lower-case, so no real container has that name). The kubelet leaves
+// sandboxes out of this endpoint, but a runtime that leaks one should not
+// keep a skip counter climbing. An empty container label, which is how
+// other runtimes name the sandbox, is still SkipMissingLabel: it is just as
+// likely a broken series.
+//
+// When FallbackTimestampMs is set and no CPU series of the body has a
+// timestamp, every CPU reading takes that time instead of counting as
+// SkipMissingTimestamp.
 //
 // The text format ends every line with a newline, so a final line without one
 // is taken for a truncated body and counted as malformed rather than trusted
@@ -183,13 +233,26 @@ func (d *Decoder) begin() {
 	d.entries = d.entries[:0]
 	d.cursor = 0
 	d.nodeSeen, d.nodeOK = 0, 0
+	d.cpuTimed = false
+	d.pending = d.pending[:0]
 }
 
 // finish moves complete readings into b and bounds what the Decoder keeps
 // for the next call.
 func (d *Decoder) finish(b *sample.Batch) {
+	// Untimed CPU readings take the fallback time only when the whole body
+	// lacks timestamps.
+	fallback := !d.cpuTimed
+	if d.nodeSeen&flagUntimed != 0 {
+		if fallback {
+			b.NodePoint.TimestampMs = d.FallbackTimestampMs
+		} else {
+			d.nodeOK &^= seenCPU
+			b.Skip(sample.SkipMissingTimestamp)
+		}
+	}
 	b.HasNode = d.nodeOK&seenUsage == seenUsage
-	if d.nodeSeen != 0 && !b.HasNode {
+	if d.nodeSeen != 0 && !b.HasNode && d.nodeSeen&flagCounted == 0 {
 		// The node's half-reading is dropped like a container's would be:
 		// without the count it would vanish from the skip metrics.
 		b.Skip(sample.SkipIncomplete)
@@ -199,9 +262,18 @@ func (d *Decoder) finish(b *sample.Batch) {
 	}
 	for i := range d.entries {
 		e := &d.entries[i]
-		if e.ok&seenUsage == seenUsage {
+		if e.seen&flagUntimed != 0 {
+			if fallback {
+				e.c.TimestampMs = d.FallbackTimestampMs
+			} else {
+				e.ok &^= seenCPU
+				b.Skip(sample.SkipMissingTimestamp)
+			}
+		}
+		switch {
+		case e.ok&seenUsage == seenUsage:
 			b.Containers = append(b.Containers, e.c)
-		} else {
+		case e.seen&flagCounted == 0:
 			b.Skip(sample.SkipIncomplete)
 		}
 	}
@@ -237,6 +309,23 @@ func (d *Decoder) compact() {
 	if cap(d.scratch) > 64<<10 {
 		d.scratch = nil
 	}
+	if cap(d.stack) > 4<<10 {
+		d.stack = nil
+	}
+	if cap(d.key) > 4<<10 {
+		d.key = nil
+	}
+	if cap(d.pending) > 4*live+tableSlack {
+		d.pending = nil
+	}
+}
+
+// maxContainers returns the cap on the containers of one response.
+func (d *Decoder) maxContainers() int {
+	if d.MaxContainers > 0 {
+		return d.MaxContainers
+	}
+	return DefaultMaxContainers
 }
 
 // clip bounds the bad input quoted in an error message.

@@ -108,6 +108,9 @@ func (d *Decoder) decodeLine(line []byte, terminal bool, b *sample.Batch) (isSam
 		if ts, ok = parseInt64(tsTok); !ok {
 			return false, "bad timestamp"
 		}
+		if kind == kindNodeCPU || kind == kindContainerCPU {
+			d.cpuTimed = true
+		}
 	}
 
 	switch kind {

@@ -6,6 +6,9 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
+// pauseContainer is the container name some runtimes give a pod's sandbox.
+const pauseContainer = "POD"
+
 // maxNameLen is the longest namespace, pod or container name kept: the
 // longest Kubernetes object name (a DNS subdomain). Longer values cannot be
 // real names and would only bloat the intern table.
@@ -32,11 +35,13 @@ func (d *Decoder) node(kind metricKind, v float64, ts int64, hasTS bool, b *samp
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
-		if !hasTS {
+		switch {
+		case !hasTS && d.FallbackTimestampMs > 0:
+			d.nodeSeen |= flagUntimed
+		case !hasTS:
 			b.Skip(sample.SkipMissingTimestamp)
 			return
-		}
-		if ts <= 0 {
+		case ts <= 0:
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
@@ -53,6 +58,9 @@ func (d *Decoder) node(kind metricKind, v float64, ts int64, hasTS bool, b *samp
 }
 
 func (d *Decoder) container(kind metricKind, ls *labelSet, v float64, ts int64, hasTS bool, b *sample.Batch) {
+	if string(ls.container) == pauseContainer {
+		return
+	}
 	if len(ls.namespace) == 0 || len(ls.pod) == 0 || len(ls.container) == 0 {
 		// An empty label value is an absent label in Prometheus.
 		b.Skip(sample.SkipMissingLabel)
@@ -86,11 +94,13 @@ func (d *Decoder) container(kind metricKind, ls *labelSet, v float64, ts int64, 
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
-		if !hasTS {
+		switch {
+		case !hasTS && d.FallbackTimestampMs > 0:
+			e.seen |= flagUntimed
+		case !hasTS:
 			b.Skip(sample.SkipMissingTimestamp)
 			return
-		}
-		if ts <= 0 {
+		case ts <= 0:
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
@@ -139,11 +149,7 @@ func (d *Decoder) lookup(ls *labelSet) (*entry, sample.SkipReason) {
 	if (!okNS && !validName(ls.namespace)) || (!okPod && !validName(ls.pod)) || (!okName && !validName(ls.container)) {
 		return nil, sample.SkipMalformed
 	}
-	max := d.MaxContainers
-	if max <= 0 {
-		max = DefaultMaxContainers
-	}
-	if len(d.entries) >= max {
+	if len(d.entries) >= d.maxContainers() {
 		return nil, sample.SkipTooMany
 	}
 	if !okNS {

@@ -119,8 +119,11 @@ func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool
 	}
 	var err error
 	if summary {
-		err = decodeSummary(l.decoder, l.body.Bytes(), &l.batch)
+		err = l.decoder.DecodeSummary(l.body.Bytes(), &l.batch)
 	} else {
+		// Old kubelets write no timestamps; the response time is the best
+		// stand-in, and the decoder uses it only for series lacking one.
+		l.decoder.FallbackTimestampMs = s.cfg.Clock.Now().UnixMilli()
 		err = l.decoder.DecodeResource(l.body.Bytes(), &l.batch)
 	}
 	if err != nil {
@@ -173,12 +176,3 @@ func (l *nodeLoop) record(err error, at time.Time) {
 	l.state = reason
 }
 
-// decodeSummary is a stand-in until the summary decoder lands.
-func decodeSummary(d any, body []byte, b *sample.Batch) error {
-	if sd, ok := d.(interface {
-		DecodeSummary([]byte, *sample.Batch) error
-	}); ok {
-		return sd.DecodeSummary(body, b)
-	}
-	return errors.New("summary API not supported yet")
-}

@@ -1,0 +1,609 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+)
+
+// ErrNotJSON reports a /stats/summary body that is not one well-formed JSON
+// object: an HTML error page, Prometheus text, a truncated response. Unlike
+// the text format, JSON is all or nothing: past a syntax error nothing says
+// which pod a reading belongs to, so no reading of the body is kept.
+var ErrNotJSON = errors.New("body is not Summary API JSON")
+
+// Bits of reading.bad and pendingContainer.idBad, one per sample.SkipReason.
+// When several apply, the lowest reason is counted: a broken member before a
+// bad value, a bad value before a missing timestamp, and all of them before
+// a merely incomplete reading.
+const (
+	badMalformed    = 1 << sample.SkipMalformed
+	badInvalid      = 1 << sample.SkipInvalidValue
+	badNoTimestamp  = 1 << sample.SkipMissingTimestamp
+	badIncomplete   = 1 << sample.SkipIncomplete
+	badMissingLabel = 1 << sample.SkipMissingLabel
+)
+
+// firstReason returns the reason counted for a non-zero set of bad bits.
+func firstReason(bad uint8) sample.SkipReason {
+	return sample.SkipReason(bits.TrailingZeros8(bad))
+}
+
+// reading gathers the cpu and memory members of a node or container object.
+type reading struct {
+	p sample.Point
+	// got holds a got* bit per value read and kept.
+	got uint8
+	// keys holds a key* bit per member met, to catch a repeated key.
+	keys uint8
+	bad  uint8
+}
+
+const (
+	gotTime uint8 = 1 << iota
+	gotCounter
+	gotMemory
+)
+
+// Member bits for repeated-key checks. JSON leaves the meaning of a repeated
+// key open (encoding/json keeps the last, other decoders the first), so a
+// reading or name given twice is malformed rather than guessed at.
+const (
+	keyCPU uint8 = 1 << iota
+	keyMemory
+	keyName
+	keyNamespace
+	keyStart
+	keyPodRef
+	keyContainers
+	keyTime
+	keyCounter = keyCPU // within a cpu object, which has no cpu member
+)
+
+// pendingContainer is a container read from a pod object. It waits for the
+// end of the pod because the pod's podRef may come after its containers:
+// JSON members come in any order.
+type pendingContainer struct {
+	// name aliases the body or d.scratch.
+	name  []byte
+	idBad uint8
+	r     reading
+	// startMs is the start time; startBad says why it was dropped.
+	startMs  int64
+	startBad uint8
+}
+
+// DecodeSummary decodes a kubelet /stats/summary body (the Summary API,
+// stats/v1alpha1) into b. It resets b first, keeping b.Node and the capacity
+// of b.Containers. Strings in b are interned by the Decoder, as with
+// DecodeResource, and never alias body.
+//
+// What is kept:
+//   - the node reading, from node.cpu (time → NodePoint.TimestampMs,
+//     usageCoreNanoSeconds → CPUNanos) and node.memory (workingSetBytes →
+//     MemoryBytes);
+//   - each container of each pod, keyed by the pod's podRef namespace and
+//     name and the container's name, from the same members, plus its
+//     startTime → StartTimeMs (optional).
+//
+// Everything else (usageNanoCores, pod totals, system containers, file
+// systems, networks, volumes, swap) is skipped after a syntax check. Times
+// are RFC 3339, fractions of a millisecond truncated; the kubelet writes
+// whole seconds, so a rate over a 15 s resolution taken from summaries can
+// be off by a few per cent. /metrics/resource, with millisecond timestamps,
+// is the better source when the kubelet has it.
+//
+// Each dropped node or container counts once, under the first that applies
+// of: a name missing or empty (SkipMissingLabel, or SkipMalformed when it is
+// not a string), a name that is not a plausible Kubernetes name
+// (SkipMalformed), a container met before in the body (SkipDuplicate: the
+// first occurrence decides, even when it was dropped), one more container
+// than MaxContainers (SkipTooMany), then its reading: a member of the wrong
+// JSON type or a key given twice (SkipMalformed), a value that is negative,
+// not an integer, out of range or a time not after 1970 (SkipInvalidValue),
+// a CPU counter without its time (SkipMissingTimestamp), a cpu, memory,
+// usageCoreNanoSeconds or workingSetBytes member missing (SkipIncomplete).
+// A container with a bad startTime is kept without it and counts the
+// startTime's reason. A second node object counts as SkipDuplicate. JSON
+// null stands for a missing member, as encoding/json reads the kubelet's
+// optional fields. Keys are matched exactly, not case-insensitively as
+// encoding/json would. A container named "POD" (the name some runtimes give
+// the pod sandbox; no real container can have it, as container names are
+// lower-case) is dropped without a count.
+//
+// DecodeSummary returns an error wrapping ErrNotJSON when body is not one
+// well-formed JSON object (an empty body included); b then holds nothing
+// but one SkipMalformed. FallbackTimestampMs does not apply: the Summary API
+// always gives a reading its time, so one without it is broken, not a
+// dialect.
+func (d *Decoder) DecodeSummary(body []byte, b *sample.Batch) error {
+	node := b.Node
+	b.Reset()
+	b.Node = node
+	d.begin()
+
+	s := scanner{buf: body, stack: d.stack[:0], key: d.key[:0]}
+	if s.peek() != '{' {
+		s.failAt("expected a JSON object")
+	} else {
+		s.enter('}')
+		for first := true; ; {
+			key, ok := s.member(&first)
+			if !ok {
+				break
+			}
+			switch string(key) {
+			case "node":
+				d.summaryNode(&s, b)
+			case "pods":
+				d.summaryPods(&s, b)
+			default:
+				s.skip()
+			}
+		}
+		s.end()
+	}
+	d.stack, d.key = s.stack[:0], s.key[:0]
+
+	d.finish(b)
+	if !s.ok() {
+		b.Reset()
+		b.Node = node
+		b.Skip(sample.SkipMalformed)
+		return fmt.Errorf("%w: byte %d: %s: %q", ErrNotJSON, s.pos, s.why, around(body, s.pos))
+	}
+	return nil
+}
+
+// summaryNode reads the node object.
+func (d *Decoder) summaryNode(s *scanner, b *sample.Batch) {
+	if s.null() {
+		return
+	}
+	if d.nodeSeen != 0 {
+		s.skip()
+		b.Skip(sample.SkipDuplicate)
+		return
+	}
+	// From here on the node's fate is counted here, never by finish.
+	d.nodeSeen = flagCounted
+	if s.peek() != '{' {
+		s.skip()
+		b.Skip(sample.SkipMalformed)
+		return
+	}
+	var r reading
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "cpu":
+			r.cpu(s)
+		case "memory":
+			r.memory(s)
+		default:
+			s.skip()
+		}
+	}
+	if bad := r.verdict(); bad != 0 {
+		b.Skip(firstReason(bad))
+		return
+	}
+	b.NodePoint = r.p
+	d.nodeSeen |= seenUsage
+	d.nodeOK = seenUsage
+}
+
+// summaryPods reads the pods array.
+func (d *Decoder) summaryPods(s *scanner, b *sample.Batch) {
+	if s.null() {
+		return
+	}
+	if s.peek() != '[' {
+		s.skip()
+		b.Skip(sample.SkipMalformed)
+		return
+	}
+	s.enter(']')
+	for first := true; s.element(&first); {
+		d.summaryPod(s, b)
+	}
+}
+
+// summaryPod reads one pod object and then resolves its containers.
+func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
+	if s.null() {
+		return
+	}
+	if s.peek() != '{' {
+		s.skip()
+		b.Skip(sample.SkipMalformed)
+		return
+	}
+	// The names of the previous pod's containers are in the store's
+	// intern table by now: the scratch space can be reused.
+	d.scratch = d.scratch[:0]
+	d.pending = d.pending[:0]
+	var namespace, name []byte
+	var keys, podBad uint8
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		var bit uint8
+		switch string(key) {
+		case "podRef":
+			bit = keyPodRef
+		case "containers":
+			bit = keyContainers
+		default:
+			s.skip()
+			continue
+		}
+		if keys&bit != 0 {
+			podBad |= badMalformed
+		}
+		keys |= bit
+		if bit == keyPodRef {
+			podBad |= d.podRef(s, &namespace, &name)
+		} else {
+			// A repeated containers member is still read, so that its
+			// containers are counted.
+			d.summaryContainers(s, b)
+		}
+	}
+	if !s.ok() {
+		return
+	}
+	if len(namespace) == 0 || len(name) == 0 {
+		podBad |= badMissingLabel
+	}
+	for i := range d.pending {
+		d.resolve(&d.pending[i], namespace, name, podBad, b)
+	}
+}
+
+// podRef reads a pod's podRef object into namespace and name, and returns
+// what is wrong with it.
+func (d *Decoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
+	if s.null() {
+		return 0
+	}
+	if s.peek() != '{' {
+		s.skip()
+		return badMalformed
+	}
+	var keys uint8
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		var dst *[]byte
+		var bit uint8
+		switch string(key) {
+		case "name":
+			dst, bit = name, keyName
+		case "namespace":
+			dst, bit = namespace, keyNamespace
+		default:
+			s.skip()
+			continue
+		}
+		if keys&bit != 0 {
+			bad |= badMalformed
+		}
+		keys |= bit
+		v, vBad := d.stringValue(s)
+		*dst = v
+		bad |= vBad
+	}
+	return bad
+}
+
+// summaryContainers reads a pod's containers array into d.pending.
+func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) {
+	if s.null() {
+		return
+	}
+	if s.peek() != '[' {
+		s.skip()
+		b.Skip(sample.SkipMalformed)
+		return
+	}
+	s.enter(']')
+	for first := true; s.element(&first); {
+		switch {
+		case s.null():
+		case s.peek() != '{':
+			s.skip()
+			b.Skip(sample.SkipMalformed)
+		case len(d.pending) >= d.maxContainers():
+			// No pod can keep more containers than a whole response:
+			// bound what waits for the pod's end.
+			s.skip()
+			b.Skip(sample.SkipTooMany)
+		default:
+			d.pending = append(d.pending, pendingContainer{})
+			d.summaryContainer(s, &d.pending[len(d.pending)-1])
+		}
+	}
+}
+
+// summaryContainer reads one container object into pc.
+func (d *Decoder) summaryContainer(s *scanner, pc *pendingContainer) {
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "name":
+			if pc.r.keys&keyName != 0 {
+				pc.idBad |= badMalformed
+			}
+			pc.r.keys |= keyName
+			var bad uint8
+			pc.name, bad = d.stringValue(s)
+			pc.idBad |= bad
+		case "startTime":
+			if pc.r.keys&keyStart != 0 {
+				pc.startBad |= badMalformed
+			}
+			pc.r.keys |= keyStart
+			ms, _, bad := timeValue(s)
+			if ms < 0 {
+				bad |= badInvalid
+			}
+			// Zero, for null or the epoch, is an unknown start time.
+			pc.startMs = ms
+			pc.startBad |= bad
+		case "cpu":
+			pc.r.cpu(s)
+		case "memory":
+			pc.r.memory(s)
+		default:
+			s.skip()
+		}
+	}
+	if len(pc.name) == 0 {
+		pc.idBad |= badMissingLabel
+	}
+}
+
+// resolve keeps or counts one container of the pod namespace/pod, whose
+// naming problems are podBad.
+func (d *Decoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad uint8, b *sample.Batch) {
+	if string(pc.name) == pauseContainer {
+		return
+	}
+	if bad := podBad | pc.idBad; bad != 0 {
+		b.Skip(firstReason(bad))
+		return
+	}
+	ls := labelSet{namespace: namespace, pod: pod, container: pc.name}
+	e, reason := d.lookup(&ls)
+	if e == nil {
+		b.Skip(reason)
+		return
+	}
+	if e.seen != 0 {
+		b.Skip(sample.SkipDuplicate)
+		return
+	}
+	e.seen = seenUsage | seenStart | flagCounted
+	if bad := pc.r.verdict(); bad != 0 {
+		b.Skip(firstReason(bad))
+		return
+	}
+	e.c.Point = pc.r.p
+	e.ok = seenUsage
+	if pc.startBad != 0 {
+		b.Skip(firstReason(pc.startBad))
+		return
+	}
+	e.c.StartTimeMs = pc.startMs
+}
+
+// cpu reads a cpu object into r.
+func (r *reading) cpu(s *scanner) {
+	if r.keys&keyCPU != 0 {
+		r.bad |= badMalformed
+	}
+	r.keys |= keyCPU
+	if s.null() {
+		return
+	}
+	if s.peek() != '{' {
+		s.skip()
+		r.bad |= badMalformed
+		return
+	}
+	var keys uint8
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		var bit uint8
+		switch string(key) {
+		case "time":
+			bit = keyTime
+		case "usageCoreNanoSeconds":
+			bit = keyCounter
+		default:
+			s.skip()
+			continue
+		}
+		if keys&bit != 0 {
+			r.bad |= badMalformed
+		}
+		keys |= bit
+		if bit == keyTime {
+			ms, present, bad := timeValue(s)
+			switch {
+			case bad != 0:
+				r.bad |= bad
+			case !present:
+			case ms <= 0:
+				// The epoch itself is no more plausible than a time before
+				// it: the resource decoder refuses a zero timestamp too.
+				r.bad |= badInvalid
+			default:
+				r.p.TimestampMs = ms
+				r.got |= gotTime
+			}
+			continue
+		}
+		v, present, bad := uintValue(s)
+		r.bad |= bad
+		if present && bad == 0 {
+			r.p.CPUNanos = v
+			r.got |= gotCounter
+		}
+	}
+}
+
+// memory reads a memory object into r.
+func (r *reading) memory(s *scanner) {
+	if r.keys&keyMemory != 0 {
+		r.bad |= badMalformed
+	}
+	r.keys |= keyMemory
+	if s.null() {
+		return
+	}
+	if s.peek() != '{' {
+		s.skip()
+		r.bad |= badMalformed
+		return
+	}
+	repeated := false
+	s.enter('}')
+	for first := true; ; {
+		key, ok := s.member(&first)
+		if !ok {
+			break
+		}
+		if string(key) != "workingSetBytes" {
+			s.skip()
+			continue
+		}
+		if repeated {
+			r.bad |= badMalformed
+		}
+		repeated = true
+		v, present, bad := uintValue(s)
+		r.bad |= bad
+		if present && bad == 0 {
+			r.p.MemoryBytes = v
+			r.got |= gotMemory
+		}
+	}
+}
+
+// verdict returns the bad bits that drop the reading, or 0 to keep it.
+func (r *reading) verdict() uint8 {
+	bad := r.bad
+	if r.got&gotCounter != 0 && r.got&gotTime == 0 {
+		bad |= badNoTimestamp
+	}
+	if r.got&(gotCounter|gotMemory) != gotCounter|gotMemory {
+		bad |= badIncomplete
+	}
+	return bad
+}
+
+// stringValue reads a string member into a slice of the body or, when it
+// holds escapes, of d.scratch; null reads as empty.
+func (d *Decoder) stringValue(s *scanner) ([]byte, uint8) {
+	if s.null() {
+		return nil, 0
+	}
+	if s.peek() != '"' {
+		s.skip()
+		return nil, badMalformed
+	}
+	s.pos++
+	raw, escaped := s.str()
+	if !escaped {
+		return raw, 0
+	}
+	if len(raw) > 6*maxNameLen {
+		// Too long for a name however it unescapes (no escape is longer
+		// than six bytes): lookup refuses it without the copy.
+		return raw, 0
+	}
+	start := len(d.scratch)
+	d.scratch = unescape(d.scratch, raw)
+	end := len(d.scratch)
+	return d.scratch[start:end:end], 0
+}
+
+// timeValue reads a time member: an RFC 3339 string, or null for a missing
+// time (metav1.Time writes its zero value so).
+func timeValue(s *scanner) (ms int64, present bool, bad uint8) {
+	if s.null() {
+		return 0, false, 0
+	}
+	if s.peek() != '"' {
+		s.skip()
+		return 0, true, badMalformed
+	}
+	s.pos++
+	raw, escaped := s.str()
+	if escaped {
+		s.key = unescape(s.key[:0], raw)
+		raw = s.key
+	}
+	ms, ok := parseTime(raw)
+	if !ok {
+		return 0, true, badMalformed
+	}
+	return ms, true, 0
+}
+
+// uintValue reads an unsigned integer member, as the kubelet writes its
+// uint64 counters and gauges: digits only. Any other number is an invalid
+// value; null is a missing one.
+func uintValue(s *scanner) (v uint64, present bool, bad uint8) {
+	if s.null() {
+		return 0, false, 0
+	}
+	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
+		s.skip()
+		return 0, true, badMalformed
+	}
+	num := s.number()
+	if len(num) == 0 || len(num) > 20 {
+		return 0, true, badInvalid
+	}
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return 0, true, badInvalid
+		}
+		hi, lo := bits.Mul64(v, 10)
+		sum, carry := bits.Add64(lo, uint64(c-'0'), 0)
+		if hi != 0 || carry != 0 {
+			return 0, true, badInvalid
+		}
+		v = sum
+	}
+	return v, true, 0
+}
+
+// around returns the bytes around pos, to quote in an error.
+func around(b []byte, pos int) []byte {
+	start := max(0, pos-24)
+	return b[start:min(len(b), start+64)]
+}
