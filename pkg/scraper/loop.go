@@ -175,4 +175,3 @@ func (l *nodeLoop) record(err error, at time.Time) {
 	l.started = l.started || err == nil
 	l.state = reason
 }
-

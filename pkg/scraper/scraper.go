@@ -33,7 +33,7 @@ type Writer interface {
 type Config struct {
 	Resolution time.Duration
 	// Timeout bounds one scrape, body included.
-	Timeout  time.Duration
+	Timeout time.Duration
 	// Endpoint chooses the kubelet endpoint; empty means EndpointAuto.
 	Endpoint Endpoint
 	Resolver TargetResolver
