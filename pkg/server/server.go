@@ -26,6 +26,12 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
+// The store is both ends of the pipeline: written by scrapers, read by the API.
+var (
+	_ scraper.Writer    = (*store.Store)(nil)
+	_ api.MetricsReader = (*store.Store)(nil)
+)
+
 // Server is a running ringmetrics: informers, scrape loops, store and API.
 type Server struct {
 	generic    *genericapiserver.GenericAPIServer
