@@ -56,6 +56,14 @@ build kube-controller-manager "$k8s_version" kube k8s.io/kubernetes/cmd/kube-con
 build metrics-server "$ms_version" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
   "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$ms_version"
 if [[ -d "$root/test/tools/helm" ]]; then
-  build helm "$helm_version" helm helm.sh/helm/v3/cmd/helm
+  # As helm's own release build: its version, and the Kubernetes version its
+  # client libraries target as the default .Capabilities.KubeVersion (else
+  # v1.20.0, which fails charts' kubeVersion constraints).
+  helm_k8s_minor=$(sed -n 's|^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*|\1|p' "$root/test/tools/helm/go.mod")
+  helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_k8s_minor"
+  done
+  build helm "$helm_version" helm helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 fi
 echo "$bin"

@@ -28,6 +28,8 @@ func TestKubeletClientGet(t *testing.T) {
 		case <-release:
 		case <-r.Context().Done():
 		}
+		// Never let a hung request end as an empty 200.
+		panic(http.ErrAbortHandler)
 	})
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

@@ -195,8 +195,8 @@ func (s *Scraper) untilNextPhase(offset time.Duration) time.Duration {
 
 // CheckReady passes once the node informer has synced and every known node
 // has either failed its latest scrape, or has servable usage, or has been
-// tried readyAttempts times. So an HPA reading a freshly started replica
-// never sees a half-filled store. It latches: nodes added later do not make a
+// tried readyAttempts times, and at least one node is servable. So an HPA
+// reading a freshly started replica never sees a half-filled store. It latches: nodes added later do not make a
 // serving replica unready.
 func (s *Scraper) CheckReady() error {
 	if s.ready.Load() {
@@ -211,9 +211,13 @@ func (s *Scraper) CheckReady() error {
 		return errors.New("scraper has not started")
 	}
 	var pending []string
+	servable := 0
 	for name, l := range s.loops {
 		if !s.settled(name, l) {
 			pending = append(pending, name)
+		}
+		if s.cfg.Servable == nil || s.cfg.Servable(name) {
+			servable++
 		}
 	}
 	total := len(s.loops)
@@ -224,6 +228,11 @@ func (s *Scraper) CheckReady() error {
 			pending = append(pending[:5], "…")
 		}
 		return fmt.Errorf("%d of %d nodes have no usable data yet: %s", len(pending), total, strings.Join(pending, ", "))
+	}
+	// Every node failing (RBAC missing, wrong CA) is not a ready server: it
+	// would answer every client with an empty list.
+	if total > 0 && servable == 0 {
+		return fmt.Errorf("none of %d nodes has servable usage; see readyz?verbose for why", total)
 	}
 	s.ready.Store(true)
 	return nil

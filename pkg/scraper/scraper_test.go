@@ -225,7 +225,13 @@ func TestScraperNodeWithoutAddressFailsReadiness(t *testing.T) {
 	if f := h.scraper.Failures()[0]; f.Reason != ReasonNoAddress {
 		t.Fatalf("failure = %+v, want no_address", f)
 	}
-	// A failed first attempt still counts: readiness waits for an answer, not a success.
+	// A failed first attempt counts for that node, but a server none of whose
+	// nodes is servable is not ready: it would serve empty lists.
+	h.servable.Store(false)
+	if err := h.scraper.CheckReady(); err == nil || !strings.Contains(err.Error(), "none of 1 nodes") {
+		t.Fatalf("CheckReady() = %v, want not ready with no servable node", err)
+	}
+	h.servable.Store(true)
 	if err := h.scraper.CheckReady(); err != nil {
 		t.Fatalf("CheckReady() = %v", err)
 	}
