@@ -51,24 +51,31 @@ func (w want) batch() sample.Batch {
 // and compares both results with w.
 func checkDecode(t *testing.T, d *Decoder, in string, w want) {
 	t.Helper()
+	checkWith(t, "DecodeResource", d.DecodeResource, ErrNotText, in, w)
+}
+
+// checkWith is checkDecode for any of the Decoder's methods; its errors must
+// wrap sentinel.
+func checkWith(t *testing.T, method string, decode func([]byte, *sample.Batch) error, sentinel error, in string, w want) {
+	t.Helper()
 	wantB := w.batch()
 	for round, b := range []*sample.Batch{
 		{Node: "node-1"},
 		{Node: "node-1", HasNode: true, NodePoint: sample.Point{TimestampMs: 9, CPUNanos: 9, MemoryBytes: 9},
 			Containers: make([]sample.Container, 3, 8), Skipped: [sample.NumSkipReasons]uint32{1, 2, 3}},
 	} {
-		err := d.DecodeResource([]byte(in), b)
+		err := decode([]byte(in), b)
 		if gotErr := err != nil; gotErr != w.err {
-			t.Fatalf("round %d: DecodeResource(%q) error = %v, want error: %v", round, clipS(in), err, w.err)
+			t.Fatalf("round %d: %s(%q) error = %v, want error: %v", round, method, clipS(in), err, w.err)
 		}
-		if err != nil && !errors.Is(err, ErrNotText) {
-			t.Fatalf("round %d: error %v does not wrap ErrNotText", round, err)
+		if err != nil && !errors.Is(err, sentinel) {
+			t.Fatalf("round %d: error %v does not wrap %v", round, err, sentinel)
 		}
 		if len(b.Containers) == 0 {
 			b.Containers = nil
 		}
 		if diff := cmp.Diff(wantB, *b); diff != "" {
-			t.Fatalf("round %d: DecodeResource(%q) mismatch (-want +got):\n%s", round, clipS(in), diff)
+			t.Fatalf("round %d: %s(%q) mismatch (-want +got):\n%s", round, method, clipS(in), diff)
 		}
 	}
 }

@@ -32,9 +32,13 @@ func FuzzDecodeResource(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	for _, fx := range resourceFixtures(f) {
+		f.Add(fx)
+	}
 
 	d := &Decoder{MaxContainers: 16}
-	var first, second sample.Batch
+	fallback := &Decoder{MaxContainers: 16, FallbackTimestampMs: 1732530000000}
+	var first, second, third sample.Batch
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Decode a copy that is clobbered afterwards: any string aliasing
 		// the body would show up as a difference from the second decode.
@@ -57,10 +61,44 @@ func FuzzDecodeResource(f *testing.F) {
 		if !sameBatch(&first, &fresh) {
 			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
 		}
+
+		// The fallback time changes nothing in a body with a timed CPU
+		// series, and otherwise only keeps what lacked nothing else.
+		err3 := fallback.DecodeResource(body, &third)
+		checkInvariants(t, fallback, body, &third, err3)
+		if fallback.cpuTimed {
+			if !sameBatch(&first, &third) {
+				t.Fatalf("the fallback changed a timed body (-without +with):\n%s", cmp.Diff(first, third, cmpopts.EquateEmpty()))
+			}
+			return
+		}
+		if first.HasNode || len(first.Containers) > 0 {
+			t.Fatalf("readings kept from a body without CPU timestamps: %+v", first)
+		}
+		if third.HasNode && third.NodePoint.TimestampMs != fallback.FallbackTimestampMs {
+			t.Fatalf("node timestamp %d, want the fallback", third.NodePoint.TimestampMs)
+		}
+		for _, c := range third.Containers {
+			if c.TimestampMs != fallback.FallbackTimestampMs {
+				t.Fatalf("container %+v does not have the fallback timestamp", c)
+			}
+		}
 	})
 }
 
 func checkInvariants(t *testing.T, d *Decoder, body []byte, b *sample.Batch, err error) {
+	t.Helper()
+	total := checkBatch(t, d, b, err)
+	// Each line is counted at most once, each container (and the node) at
+	// most once more as incomplete.
+	if lines := uint64(bytes.Count(body, []byte("\n")) + 1); total > 2*lines+1 {
+		t.Fatalf("%d skips for %d lines", total, lines)
+	}
+}
+
+// checkBatch checks what must hold of any decoder's batch, and returns its
+// total skip count.
+func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uint64) {
 	t.Helper()
 	if err != nil && (b.HasNode || len(b.Containers) > 0) {
 		t.Fatalf("error %v, yet the batch holds readings", err)
@@ -91,15 +129,10 @@ func checkInvariants(t *testing.T, d *Decoder, body []byte, b *sample.Batch, err
 		}
 		seen[k] = true
 	}
-	// Each line is counted at most once, each container (and the node) at
-	// most once more as incomplete.
-	var total uint64
 	for _, n := range b.Skipped {
-		total += uint64(n)
+		skips += uint64(n)
 	}
-	if lines := uint64(bytes.Count(body, []byte("\n")) + 1); total > 2*lines+1 {
-		t.Fatalf("%d skips for %d lines", total, lines)
-	}
+	return skips
 }
 
 // sameBatch is cmp.Diff's verdict without its reflection, which would

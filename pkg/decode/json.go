@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -38,17 +39,26 @@ func (s *scanner) fail(why string) {
 	}
 }
 
+// eightSpaces is eight ' ' bytes read as one little-endian word.
+const eightSpaces = 0x2020202020202020
+
 // peek skips white space and returns the next byte, or 0 at the end of the
 // input (a NUL byte is never valid between tokens either).
 func (s *scanner) peek() byte {
-	for s.pos < len(s.buf) {
-		switch c := s.buf[s.pos]; c {
+	b, i := s.buf, s.pos
+	for i < len(b) {
+		switch c := b[i]; c {
 		case ' ', '\t', '\n', '\r':
-			s.pos++
+			// The kubelet indents its JSON, so most of a body is runs of
+			// spaces: skip them a word at a time.
+			for i++; i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == eightSpaces; i += 8 {
+			}
 		default:
+			s.pos = i
 			return c
 		}
 	}
+	s.pos = i
 	return 0
 }
 
@@ -125,7 +135,7 @@ func (s *scanner) element(first *bool) bool {
 		return false
 	}
 	switch c := s.peek(); {
-	case c == ']' && *first:
+	case c == ']':
 		s.pos++
 		s.stack = s.stack[:len(s.stack)-1]
 		return false
@@ -133,10 +143,6 @@ func (s *scanner) element(first *bool) bool {
 		*first = false
 	case c == ',':
 		s.pos++
-	case c == ']':
-		s.pos++
-		s.stack = s.stack[:len(s.stack)-1]
-		return false
 	default:
 		s.failAt("expected ',' or ']' after array element")
 		return false
@@ -154,6 +160,9 @@ func (s *scanner) str() (raw []byte, escaped bool) {
 	b := s.buf
 	start := s.pos
 	for i := start; i < len(b); i++ {
+		if !strSpecial[b[i]] {
+			continue
+		}
 		switch c := b[i]; {
 		case c == '"':
 			s.pos = i + 1
@@ -176,6 +185,15 @@ func (s *scanner) str() (raw []byte, escaped bool) {
 	s.pos = len(b)
 	s.fail("unexpected end of input")
 	return nil, false
+}
+
+// strSpecial marks the bytes that end a string's plain run: its closing
+// quote, an escape, and the control characters JSON forbids in strings.
+var strSpecial = [256]bool{'"': true, '\\': true,
+	0x00: true, 0x01: true, 0x02: true, 0x03: true, 0x04: true, 0x05: true, 0x06: true, 0x07: true,
+	0x08: true, 0x09: true, 0x0a: true, 0x0b: true, 0x0c: true, 0x0d: true, 0x0e: true, 0x0f: true,
+	0x10: true, 0x11: true, 0x12: true, 0x13: true, 0x14: true, 0x15: true, 0x16: true, 0x17: true,
+	0x18: true, 0x19: true, 0x1a: true, 0x1b: true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true,
 }
 
 // escapeLen returns the length of the escape sequence at the start of b, or

@@ -122,7 +122,8 @@ func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool
 		err = l.decoder.DecodeSummary(l.body.Bytes(), &l.batch)
 	} else {
 		// Old kubelets write no timestamps; the response time is the best
-		// stand-in, and the decoder uses it only for series lacking one.
+		// stand-in. The decoder uses it only when no CPU series of the body
+		// has a timestamp, never mixing the two clocks within a body.
 		l.decoder.FallbackTimestampMs = s.cfg.Clock.Now().UnixMilli()
 		err = l.decoder.DecodeResource(l.body.Bytes(), &l.batch)
 	}

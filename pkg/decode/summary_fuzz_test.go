@@ -1,0 +1,73 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+)
+
+func FuzzDecodeSummary(f *testing.F) {
+	for _, seed := range []string{
+		sDoc(sNode, sPod(sC, `{"name":"d","startTime":"2024-11-25T10:00:00.5+01:00",`+sumCPUM+`,`+sumMemM+`}`)),
+		`{"pods":[{"containers":[{` + sumMemM + `,` + sumCPUM + `,"name":"c"}],"podRef":{"namespace":"n","name":"p"}}]}`,
+		`{"pods":[{"podRef":{"n\u0061me":"p\\q","namespace":"\ud83d\ude00"},"containers":[{"name":"\ud800",` + sumCPUM + `,` + sumMemM + `}]}]}`,
+		sDoc(`"cpu":{"time":null,"usageCoreNanoSeconds":-1},"memory":{"workingSetBytes":1.5e3}`, sPod(sC, sC, `{"name":"POD"}`)),
+		`{"node":{},"node":7,"pods":{},"pods":[null,1,{"podRef":"x","containers":[null,[],{"name":""}]}]}`,
+		`{"x":[[[[{"y":[{},[]]}]]]],"pods":[` + sPod(`{"name":"c","cpu":{"time":"1970-01-01T00:00:00Z","usageCoreNanoSeconds":18446744073709551616}}`) + `]}`,
+		`{"node":{"cpu":{"time":"2024-11-25T10:20:00Z","usageCoreNanoSeconds":1,"usageCoreNanoSeconds":2}}}`,
+		"{}", "", "null", "[]", `{"a":"\u12"}`, "{\"a\":\"\x01\"}", "<html></html>\n", kubeletExample,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Add(summaryBody(f, 2, 2))
+	for _, fx := range summaryFixtures(f) {
+		f.Add(fx)
+	}
+
+	d := &Decoder{MaxContainers: 16}
+	var first, second sample.Batch
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Decode a copy that is clobbered afterwards: any string aliasing
+		// the body would show up as a difference from the second decode.
+		clobbered := bytes.Clone(body)
+		err := d.DecodeSummary(clobbered, &first)
+		for i := range clobbered {
+			clobbered[i] ^= 0xff
+		}
+		skips := checkBatch(t, d, &first, err)
+		// A body that is one JSON object decodes; anything else is refused
+		// with ErrNotJSON and one skip.
+		isObject := json.Valid(body) && bytes.TrimLeft(body, " \t\r\n")[0] == '{'
+		if (err == nil) != isObject {
+			t.Fatalf("error %v for a body that is an object: %v", err, isObject)
+		}
+		if err != nil && first.Skipped != ([sample.NumSkipReasons]uint32{sample.SkipMalformed: 1}) {
+			t.Fatalf("error %v with skips %v", err, first.Skipped)
+		}
+		// Each value (a node, a pod, a container, an array) is counted at
+		// most once, and every value but the first follows a bracket or a
+		// comma.
+		if values := uint64(bytes.Count(body, []byte("{")) + bytes.Count(body, []byte("[")) +
+			bytes.Count(body, []byte(","))); skips > values+1 {
+			t.Fatalf("%d skips for at most %d values", skips, values+1)
+		}
+
+		err2 := d.DecodeSummary(body, &second)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("errors differ between decodes: %v, %v", err, err2)
+		}
+		if !sameBatch(&first, &second) {
+			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
+		}
+		var fresh sample.Batch
+		_ = (&Decoder{MaxContainers: 16}).DecodeSummary(body, &fresh)
+		if !sameBatch(&first, &fresh) {
+			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
+		}
+	})
+}
