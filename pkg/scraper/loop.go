@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,9 +14,14 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// maxRetainedBuffer is the largest body buffer a loop keeps between scrapes;
-// a rare large response should not pin its memory for the node's lifetime.
-const maxRetainedBuffer = 1 << 20
+// maxPooledBuffer is the largest body buffer put back in the pool; a rare
+// large response should not pin its memory.
+const maxPooledBuffer = 1 << 20
+
+// bodies holds response buffers shared by all loops. Scrapes are staggered,
+// so only a few run at once: a buffer per node (5 000 × ~64 KiB) would hold
+// hundreds of megabytes for nothing.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 type target struct {
 	Target
@@ -42,7 +48,6 @@ type nodeLoop struct {
 	// owned by run
 	decoder *decode.Decoder
 	batch   sample.Batch
-	body    bytes.Buffer
 	state   Reason
 	started bool
 	// summary is set once an auto-mode node turned out to lack resource
@@ -94,11 +99,16 @@ func (l *nodeLoop) scrape(ctx context.Context, s *Scraper) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	defer l.trimBuffer()
+	body := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if body.Cap() <= maxPooledBuffer {
+			bodies.Put(body)
+		}
+	}()
 	summary := s.cfg.Endpoint == EndpointSummary || l.summary
-	err := l.fetch(ctx, s, t.Target, summary)
+	err := l.fetch(ctx, s, t.Target, summary, body)
 	if err != nil && s.cfg.Endpoint == EndpointAuto && !summary && lacksResourceMetrics(err) {
-		if fallbackErr := l.fetch(ctx, s, t.Target, true); fallbackErr != nil {
+		if fallbackErr := l.fetch(ctx, s, t.Target, true, body); fallbackErr != nil {
 			return err
 		}
 		l.summary = true
@@ -112,20 +122,21 @@ func (l *nodeLoop) scrape(ctx context.Context, s *Scraper) error {
 	return nil
 }
 
-// fetch reads one endpoint into l.batch.
-func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool) error {
-	if err := s.cfg.Client.Get(ctx, t.URL(summary), &l.body); err != nil {
+// fetch reads one endpoint into l.batch, using body as scratch. The decoder
+// interns every string, so nothing in the batch points into body.
+func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool, body *bytes.Buffer) error {
+	if err := s.cfg.Client.Get(ctx, t.URL(summary), body); err != nil {
 		return err
 	}
 	var err error
 	if summary {
-		err = l.decoder.DecodeSummary(l.body.Bytes(), &l.batch)
+		err = l.decoder.DecodeSummary(body.Bytes(), &l.batch)
 	} else {
 		// Old kubelets write no timestamps; the response time is the best
 		// stand-in. The decoder uses it only when no CPU series of the body
 		// has a timestamp, never mixing the two clocks within a body.
 		l.decoder.FallbackTimestampMs = s.cfg.Clock.Now().UnixMilli()
-		err = l.decoder.DecodeResource(l.body.Bytes(), &l.batch)
+		err = l.decoder.DecodeResource(body.Bytes(), &l.batch)
 	}
 	if err != nil {
 		return &ScrapeError{Reason: ReasonDecode, Err: err}
@@ -146,12 +157,6 @@ func lacksResourceMetrics(err error) bool {
 		return true
 	}
 	return false
-}
-
-func (l *nodeLoop) trimBuffer() {
-	if l.body.Cap() > maxRetainedBuffer {
-		l.body = bytes.Buffer{}
-	}
 }
 
 // record logs a node's state only when it changes, so a node that fails every
