@@ -16,9 +16,19 @@ import (
 // in nanocores (DecimalSI, scale -9) and memory in bytes (BinarySI).
 func usageList(u sample.Usage) corev1.ResourceList {
 	list := make(corev1.ResourceList, 2)
-	list[corev1.ResourceCPU] = quantity(u.CPUNanoCores, resource.Nano, resource.DecimalSI)
-	list[corev1.ResourceMemory] = quantity(u.MemoryBytes, 0, resource.BinarySI)
+	list[corev1.ResourceCPU] = cpuQuantity(u)
+	list[corev1.ResourceMemory] = memoryQuantity(u)
 	return list
+}
+
+// cpuQuantity is the usage's cpu as served: nanocores, DecimalSI.
+func cpuQuantity(u sample.Usage) resource.Quantity {
+	return quantity(u.CPUNanoCores, resource.Nano, resource.DecimalSI)
+}
+
+// memoryQuantity is the usage's memory as served: bytes, BinarySI.
+func memoryQuantity(u sample.Usage) resource.Quantity {
+	return quantity(u.MemoryBytes, 0, resource.BinarySI)
 }
 
 // quantity returns v·10^scale. Quantity holds an int64: a larger v loses
@@ -69,13 +79,10 @@ func (a *containerArena) alloc(n int) []metrics.ContainerMetrics {
 // pod's usage is then known to be no older than its timestamp says.
 func podMetrics(m *metrics.PodMetrics, pod *metav1.PartialObjectMetadata, now metav1.Time, usage []sample.ContainerUsage, arena *containerArena) {
 	containers := arena.alloc(len(usage))
-	oldest := 0
 	for i := range usage {
 		containers[i] = metrics.ContainerMetrics{Name: usage[i].Name, Usage: usageList(usage[i].Usage)}
-		if usage[i].TimestampMs < usage[oldest].TimestampMs {
-			oldest = i
-		}
 	}
+	oldest := oldestContainer(usage)
 	*m = metrics.PodMetrics{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              pod.Name,
@@ -87,6 +94,18 @@ func podMetrics(m *metrics.PodMetrics, pod *metav1.PartialObjectMetadata, now me
 		Window:     msDuration(usage[oldest].WindowMs),
 		Containers: containers,
 	}
+}
+
+// oldestContainer returns the index of the first container with the oldest
+// timestamp: the one whose timestamp and window a pod's metrics report.
+func oldestContainer(usage []sample.ContainerUsage) int {
+	oldest := 0
+	for i := range usage {
+		if usage[i].TimestampMs < usage[oldest].TimestampMs {
+			oldest = i
+		}
+	}
+	return oldest
 }
 
 // nodeMetrics fills m with the node's metrics.

@@ -1,7 +1,9 @@
 // Package api serves metrics.k8s.io/v1beta1 (NodeMetrics and PodMetrics)
 // from the in-memory store through a generic apiserver without etcd: the REST
 // storages, their table conversion, the API group's installation and its
-// scheme. The OpenAPI definitions are in the openapi subpackage.
+// scheme, and FastList, which answers the common LISTs with the same bytes
+// without building typed objects. The OpenAPI definitions are in the openapi
+// subpackage.
 package api
 
 import (

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +13,8 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
 // NodeStorage serves the cluster-scoped resource nodes (kind NodeMetrics):
@@ -88,37 +88,16 @@ func (s *NodeStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions
 // List implements rest.Lister: the nodes matching the label and field
 // selectors that have data, sorted by name.
 func (s *NodeStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
-	filter, err := newFieldFilter(options, false)
+	list := &metrics.NodeMetricsList{}
+	now := metav1.NewTime(s.clock.Now())
+	err := listNodes(s.reader, s.nodes, options,
+		func(candidates int) { list.Items = make([]metrics.NodeMetrics, 0, candidates) },
+		func(node *corev1.Node, usage sample.Usage) {
+			list.Items = append(list.Items, metrics.NodeMetrics{})
+			nodeMetrics(&list.Items[len(list.Items)-1], node, now, usage)
+		})
 	if err != nil {
 		return nil, err
-	}
-	nodes, err := s.nodes.List(labelSelector(options))
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
-	}
-	selected := nodes[:0]
-	for _, node := range nodes {
-		if node != nil && filter.matches("", node.Name) {
-			selected = append(selected, node)
-		}
-	}
-	slices.SortFunc(selected, func(a, b *corev1.Node) int { return cmp.Compare(a.Name, b.Name) })
-
-	now := metav1.NewTime(s.clock.Now())
-	list := &metrics.NodeMetricsList{Items: make([]metrics.NodeMetrics, 0, len(selected))}
-	skipped := 0
-	for _, node := range selected {
-		usage, ok := s.reader.NodeUsage(node.Name)
-		if !ok {
-			skipped++
-			klog.V(4).InfoS("No metrics for node", "node", klog.KObj(node))
-			continue
-		}
-		list.Items = append(list.Items, metrics.NodeMetrics{})
-		nodeMetrics(&list.Items[len(list.Items)-1], node, now, usage)
-	}
-	if skipped > 0 {
-		klog.V(2).InfoS("Listed nodes without metrics", "skipped", skipped, "served", len(list.Items))
 	}
 	return list, nil
 }

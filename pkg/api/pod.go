@@ -1,10 +1,8 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -92,46 +90,21 @@ func (s *PodStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 // namespaces for a cluster-wide request) matching the label and field
 // selectors that have data, sorted by namespace and name.
 func (s *PodStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
-	filter, err := newFieldFilter(options, true)
+	list := &metrics.PodMetricsList{}
+	now := metav1.NewTime(s.clock.Now())
+	var arena containerArena
+	err := listPods(s.reader, s.pods, genericapirequest.NamespaceValue(ctx), options,
+		func(candidates int) {
+			list.Items = make([]metrics.PodMetrics, 0, candidates)
+			// Most pods have one or two containers: one block for all of them.
+			arena.blockSize = 2 * candidates
+		},
+		func(pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage) {
+			list.Items = append(list.Items, metrics.PodMetrics{})
+			podMetrics(&list.Items[len(list.Items)-1], pod, now, usage, &arena)
+		})
 	if err != nil {
 		return nil, err
-	}
-	namespace := genericapirequest.NamespaceValue(ctx)
-	pods, err := s.pods.List(namespace, labelSelector(options))
-	if err != nil {
-		return nil, fmt.Errorf("listing pods: %w", err)
-	}
-	// Field selectors only name metadata.name and metadata.namespace, both
-	// known before the usage is read: filter first, build only what is served.
-	selected := pods[:0]
-	for _, pod := range pods {
-		if pod != nil && filter.matches(pod.Namespace, pod.Name) {
-			selected = append(selected, pod)
-		}
-	}
-	slices.SortFunc(selected, func(a, b *metav1.PartialObjectMetadata) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
-
-	now := metav1.NewTime(s.clock.Now())
-	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(selected))}
-	// Most pods have one or two containers: one block for all of them.
-	arena := containerArena{blockSize: 2 * len(selected)}
-	var usage []sample.ContainerUsage
-	skipped := 0
-	for _, pod := range selected {
-		var ok bool
-		usage, ok = s.reader.PodUsage(pod.Namespace, pod.Name, usage[:0])
-		if !ok || len(usage) == 0 {
-			skipped++
-			klog.V(4).InfoS("No metrics for pod", "pod", klog.KObj(pod))
-			continue
-		}
-		list.Items = append(list.Items, metrics.PodMetrics{})
-		podMetrics(&list.Items[len(list.Items)-1], pod, now, usage, &arena)
-	}
-	if skipped > 0 {
-		klog.V(2).InfoS("Listed pods without metrics", "namespace", namespace, "skipped", skipped, "served", len(list.Items))
 	}
 	return list, nil
 }

@@ -96,6 +96,36 @@ func (l podLister) Get(namespace, name string) (*metav1.PartialObjectMetadata, e
 // a client that trusts it.
 func startServer(t *testing.T) (string, *http.Client) {
 	t.Helper()
+	nodes := nodeLister{
+		{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
+	}
+	pods := podLister{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1", Labels: map[string]string{"app": "web"}}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0", Labels: map[string]string{"app": "db"}}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
+	}
+	s := runServer(t, nil, func(server *genericapiserver.GenericAPIServer) error {
+		return api.Install(server, reader{}, nodes, pods)
+	})
+	return s.base, s.client
+}
+
+// testServer is a running generic apiserver.
+type testServer struct {
+	base   string
+	client *http.Client
+	// handler is the server's whole handler chain, for in-process requests.
+	handler http.Handler
+	// config is the loopback client configuration.
+	config *rest.Config
+}
+
+// runServer runs a generic apiserver until the test ends, with chain (when
+// not nil) wrapping the API handler inside the default handler chain, as
+// pkg/server wraps it, and install installing the API.
+func runServer(t *testing.T, chain func(http.Handler) http.Handler, install func(*genericapiserver.GenericAPIServer) error) *testServer {
+	t.Helper()
 	cfg := genericapiserver.NewRecommendedConfig(api.Codecs)
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
@@ -104,6 +134,12 @@ func startServer(t *testing.T) (string, *http.Client) {
 	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
 	cfg.OpenAPIV3Config.Info.Title = "ringmetrics"
 	cfg.OpenAPIV3Config.Info.Version = "test"
+	if chain != nil {
+		build := cfg.BuildHandlerChainFunc
+		cfg.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+			return build(chain(h), c)
+		}
+	}
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -125,17 +161,8 @@ func startServer(t *testing.T) (string, *http.Client) {
 	if err != nil {
 		t.Fatalf("creating server: %v", err)
 	}
-	nodes := nodeLister{
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
-	}
-	pods := podLister{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1", Labels: map[string]string{"app": "web"}}},
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0", Labels: map[string]string{"app": "db"}}},
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
-	}
-	if err := api.Install(server, reader{}, nodes, pods); err != nil {
-		t.Fatalf("Install: %v", err)
+	if err := install(server); err != nil {
+		t.Fatalf("installing the API: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -158,7 +185,7 @@ func startServer(t *testing.T) (string, *http.Client) {
 		t.Fatalf("client: %v", err)
 	}
 	client.Timeout = 30 * time.Second
-	return cfg.LoopbackClientConfig.Host, client
+	return &testServer{base: cfg.LoopbackClientConfig.Host, client: client, handler: server.Handler, config: cfg.LoopbackClientConfig}
 }
 
 // get fetches path with the Accept header and returns the status and body.

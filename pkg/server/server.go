@@ -112,7 +112,7 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	buildChain := c.apiserver.BuildHandlerChainFunc
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
-		return withScrapeDiagnostics(buildChain(h, conf), s.scraper.Failures, s.scraper.NodeCount)
+		return withScrapeDiagnostics(buildChain(api.NewFastList(st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}, clk).Wrap(h), conf), s.scraper.Failures, s.scraper.NodeCount)
 	}
 	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -187,6 +187,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 func registerMetrics(s *Server) error {
 	collectors := append(s.metrics.Collectors(), newStoreCollectors(s.store)...)
+	collectors = append(collectors, api.DefaultMetrics().Collectors()...)
 	for _, c := range collectors {
 		if err := legacyregistry.Registerer().Register(c); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)

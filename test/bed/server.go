@@ -33,6 +33,9 @@ type ServerSpec struct {
 	// Args, without --secure-port and --bind-address, which StartServer sets.
 	Args   []string
 	LogDir string
+	// WaitPath is polled until it answers 200; default /readyz. A test that
+	// expects the server never to become ready waits for /livez instead.
+	WaitPath string
 }
 
 // StartServer starts the binary on a free loopback port and waits until its
@@ -67,14 +70,18 @@ func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duratio
 		logFile.Close()
 		close(s.exited)
 	}()
-	if err := s.waitReady(ctx, readyTimeout); err != nil {
+	waitPath := spec.WaitPath
+	if waitPath == "" {
+		waitPath = "/readyz"
+	}
+	if err := s.waitReady(ctx, waitPath, readyTimeout); err != nil {
 		_ = s.Stop()
 		return nil, fmt.Errorf("%s did not become ready: %w\n--- last lines of %s ---\n%s", spec.Name, err, s.LogPath, Tail(s.LogPath, 25))
 	}
 	return s, nil
 }
 
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+func (s *Server) waitReady(ctx context.Context, path string, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -87,7 +94,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("not ready after %v: %s", timeout, last)
 		case <-time.After(200 * time.Millisecond):
 		}
-		resp, err := client.Get(s.URL() + "/readyz")
+		resp, err := client.Get(s.URL() + path)
 		if err != nil {
 			last = err.Error()
 			continue

@@ -21,10 +21,17 @@ import (
 // extra flags, for the duration of the test.
 func startExtraRingmetrics(t *testing.T, name string, extra ...string) *bed.Server {
 	t.Helper()
+	return startExtra(t, bed.ServerSpec{Name: name}, extra...)
+}
+
+// startExtra is startExtraRingmetrics with the rest of the spec given.
+func startExtra(t *testing.T, spec bed.ServerSpec, extra ...string) *bed.Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	args := append(env.bed.RingmetricsArgs(ringmetricsResolution), "--cert-dir="+t.TempDir())
-	s, err := bed.StartServer(ctx, bed.ServerSpec{Name: name, Binary: env.binary, Args: append(args, extra...), LogDir: env.bed.LogDir}, 60*time.Second)
+	spec.Binary, spec.Args, spec.LogDir = env.binary, append(args, extra...), env.bed.LogDir
+	s, err := bed.StartServer(ctx, spec, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,9 @@ func checkServesFleet(t *testing.T, s *bed.Server) {
 func TestProxyMode(t *testing.T) {
 	ctx := context.Background()
 	client := env.bed.Cluster.Client()
-	real := startExtraRingmetrics(t, "ringmetrics-proxy-real", "--kubelet-via-apiserver")
+	// Every scrape of this one fails, so it never becomes ready: it is
+	// watched through its log, started once it is live.
+	real := startExtra(t, bed.ServerSpec{Name: "ringmetrics-proxy-real", WaitPath: "/livez"}, "--kubelet-via-apiserver")
 	waitLog := func(s *bed.Server, want string) {
 		t.Helper()
 		eventually(t, 20*time.Second, func() error {

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestSortPods(t *testing.T) {
+	f := func(n, namespaces int) {
+		t.Helper()
+		rng := rand.New(rand.NewPCG(uint64(n), uint64(namespaces)))
+		pods := make([]*metav1.PartialObjectMetadata, n)
+		for i := range pods {
+			pods[i] = pod(fmt.Sprintf("ns-%d", rng.IntN(namespaces)), fmt.Sprintf("pod-%d", rng.IntN(n)), nil)
+		}
+		want := slices.Clone(pods)
+		slices.SortStableFunc(want, func(a, b *metav1.PartialObjectMetadata) int {
+			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		})
+		got := sortPods(slices.Clone(pods))
+		if len(got) != len(want) {
+			t.Fatalf("sortPods(%d pods in %d namespaces) returned %d pods", n, namespaces, len(got))
+		}
+		for i := range got {
+			if got[i].Namespace != want[i].Namespace || got[i].Name != want[i].Name {
+				t.Fatalf("sortPods(%d pods in %d namespaces)[%d] = %s/%s, want %s/%s",
+					n, namespaces, i, got[i].Namespace, got[i].Name, want[i].Namespace, want[i].Name)
+			}
+		}
+	}
+	f(0, 1)
+	f(1, 1)
+	f(100, 7)
+	f(groupedSortMin-1, 50)
+	f(groupedSortMin, 50)
+	f(10_000, 1)
+	f(10_000, 2)
+	f(10_000, 400)
+	f(20_000, 20_000)
+}
