@@ -423,14 +423,14 @@ func TestFastListRequestMetrics(t *testing.T) {
 		}
 	}
 	for _, key := range []string{
-		"ringmetrics_api_fast_list_duration_seconds{content_type=application/json,resource=pods}",
-		"ringmetrics_api_fast_list_duration_seconds{content_type=application/json,resource=nodes}",
+		"ringmetrics_api_list_duration_seconds{content_type=application/json,resource=pods}",
+		"ringmetrics_api_list_duration_seconds{content_type=application/json,resource=nodes}",
 	} {
 		if observed[key] == 0 {
 			t.Errorf("%s not observed: %v", key, observed)
 		}
 	}
-	if _, ok := observed["ringmetrics_api_fast_list_duration_seconds{content_type=application/vnd.kubernetes.protobuf,resource=pods}"]; !ok {
+	if _, ok := observed["ringmetrics_api_list_duration_seconds{content_type=application/vnd.kubernetes.protobuf,resource=pods}"]; !ok {
 		t.Errorf("protobuf series not initialised: %v", observed)
 	}
 }

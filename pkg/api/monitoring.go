@@ -15,7 +15,7 @@ func NewMetrics() *Metrics {
 		fastListDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "ringmetrics",
 			Subsystem: "api",
-			Name:      "fast_list_duration_seconds",
+			Name:      "list_duration_seconds",
 			Help: "Time taken to list and write a LIST served by the fast path, from the handler's start to the last byte " +
 				"handed to the connection. These requests are also counted in apiserver_request_total.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},

@@ -87,6 +87,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: clk, resolution: c.Resolution}
+	var nodeHandler cache.ResourceEventHandlerRegistration
 	s.metrics = scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
 	s.scraper = scraper.New(scraper.Config{
 		Resolution: c.Resolution,
@@ -96,14 +97,19 @@ func (c CompletedConfig) New() (*Server, error) {
 		Client:     scraper.NewKubeletClient(transport, c.MaxResponseBytes),
 		Store:      st,
 		Clock:      clk,
-		HasSynced:  nodeInformer.Informer().HasSynced,
+		// The informer's own HasSynced turns true before its handlers have
+		// seen the initial list; readiness must wait until the scraper has a
+		// loop for every node, or it latches on an empty node set.
+		HasSynced: func() bool {
+			return nodeHandler != nil && nodeHandler.HasSynced()
+		},
 		Servable: func(node string) bool {
 			_, ok := st.NodeUsage(node)
 			return ok
 		},
 		Metrics: s.metrics,
 	})
-	if _, err := nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
+	if nodeHandler, err = nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
 		return nil, err
 	}
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: s.forgetPod}); err != nil {

@@ -61,7 +61,7 @@ func testMetrics(t *testing.T, b *bed.Bed, s *bed.Server) {
 	for name := range families {
 		if strings.HasPrefix(name, "ringmetrics_") {
 			own++
-			if !regexp.MustCompile(`^ringmetrics_(scraper|store)_[a-z0-9_]+$`).MatchString(name) {
+			if !regexp.MustCompile(`^ringmetrics_(scraper|store|api)_[a-z0-9_]+$`).MatchString(name) {
 				t.Errorf("metric %s: want ringmetrics_<subsystem>_<name>_<unit>", name)
 			}
 		}
