@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -73,7 +72,7 @@ func run(m *testing.M) int {
 func setup(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	binary, err := ringmetricsBinary(dir)
+	binary, err := bed.RingmetricsBinary(dir)
 	if err != nil {
 		return err
 	}
@@ -105,23 +104,6 @@ func setup(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// ringmetricsBinary is $RINGMETRICS_BINARY (make e2e sets it), or a fresh
-// build when the package is run on its own.
-func ringmetricsBinary(dir string) (string, error) {
-	if path := os.Getenv("RINGMETRICS_BINARY"); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return "", fmt.Errorf("RINGMETRICS_BINARY: %w", err)
-		}
-		return path, nil
-	}
-	out := filepath.Join(dir, "ringmetrics")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/ringmetrics/ringmetrics/cmd/ringmetrics")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building ringmetrics: %w\n%s", err, b)
-	}
-	return out, nil
 }
 
 // use registers s behind v1beta1.metrics.k8s.io unless it already is.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,7 +54,7 @@ func run(m *testing.M) int {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	binary, err := ringmetricsBinary(dir)
+	binary, err := bed.RingmetricsBinary(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
@@ -88,18 +87,4 @@ func run(m *testing.M) int {
 		late.Close()
 	}
 	return code
-}
-
-func ringmetricsBinary(dir string) (string, error) {
-	if path := os.Getenv("RINGMETRICS_BINARY"); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return "", fmt.Errorf("RINGMETRICS_BINARY: %w", err)
-		}
-		return path, nil
-	}
-	out := filepath.Join(dir, "ringmetrics")
-	if b, err := exec.Command("go", "build", "-o", out, "github.com/ringmetrics/ringmetrics/cmd/ringmetrics").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building ringmetrics: %w\n%s", err, b)
-	}
-	return out, nil
 }
