@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // ServiceAccountUser is the identity an aggregated server runs as on the bed,
@@ -134,14 +135,21 @@ func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Inte
 		},
 	}}
 	apiServices := dyn.Resource(apiServiceGVR)
-	current, err := apiServices.Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = apiServices.Create(ctx, apiService, metav1.CreateOptions{})
-	case err == nil:
+	// The aggregator's status controller writes the object too: a conflict
+	// means read again and retry, not fail.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := apiServices.Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			_, err = apiServices.Create(ctx, apiService, metav1.CreateOptions{})
+			return err
+		case err != nil:
+			return err
+		}
 		apiService.SetResourceVersion(current.GetResourceVersion())
 		_, err = apiServices.Update(ctx, apiService, metav1.UpdateOptions{})
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("registering APIService v1beta1.metrics.k8s.io: %w", err)
 	}

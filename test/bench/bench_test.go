@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 )
 
 // TestTinyRun runs the whole harness at 5 nodes × 3 pods, one short phase
@@ -38,7 +39,10 @@ func TestTinyRun(t *testing.T) {
 		WorkDir:     filepath.Join(dir, "work"),
 		KeepWorkDir: true, // t.TempDir removes it; kept until then for the failure report
 		ProfileDir:  filepath.Join(dir, "profiles"),
+		// Its own addresses and free ports: another make test may be
+		// running on this machine.
 		FirstIP:     netip.MustParseAddr("127.61.0.1"),
+		KubeletPort: kubeletsim.AnyPort,
 		Logf:        t.Logf,
 	})
 	if err != nil {

@@ -51,6 +51,10 @@ type Config struct {
 	// A range of its own keeps the fleet clear of end-to-end tests that
 	// other people run on the same machine on the default one.
 	FirstIP netip.Addr
+	// KubeletPort is every simulated kubelet's port: kubeletsim.AnyPort
+	// gives each a free one, so that two runs on one machine never collide.
+	// Default 10250.
+	KubeletPort int
 	// Logf receives progress. Default: discard.
 	Logf func(format string, args ...any)
 	// Done, when set, is called after every scale with the results so far,

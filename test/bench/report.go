@@ -134,8 +134,8 @@ func writeMethod(b *strings.Builder, run *Run) {
 	b.WriteString("- Both servers scrape every 15 s (metrics-server's default). ringmetrics keeps its default `--history=15m`, " +
 		"60 points per series at 15 s (900 at 1 s); metrics-server keeps 2.\n")
 	b.WriteString("- *Freshness*: now − the `timestamp` of a NodeMetrics, for 20 nodes spread over the fleet, fetched directly " +
-		"5 times a resolution apart, and for every node of a NodeMetrics LIST. The API carries whole seconds, so an age may " +
-		"read up to 1 s more than it is.\n")
+		"in 5 probes spread over one resolution (at least 1 s apart), and for every node of a NodeMetrics LIST at each probe. " +
+		"The API carries whole seconds, so an age may read up to 1 s more than it is: the ages are upper bounds.\n")
 	b.WriteString("- *Latency*: a fixed number of requests at a fixed concurrency (below each table) after one untimed warm-up, " +
 		"each one read to its last byte, as a system:masters client certificate (`bench-admin`), through the kube-apiserver " +
 		"aggregator (the real path) and directly to the server's port; `Accept: application/json` and " +
@@ -157,12 +157,20 @@ func writeScale(b *strings.Builder, r *ScaleResult) {
 	for _, srv := range servers {
 		res = append(res, fmt.Sprintf("%s `--metric-resolution=%v`", srv, s.Resolution[srv]))
 	}
-	fmt.Fprintf(b, "%s; %d phases each, %d namespaces; fleet created in %.0f s; %d requests per timing at concurrency %d "+
+	fmt.Fprintf(b, "%s; %d phases per server, %d namespaces; fleet created in %.0f s; %d requests per timing at concurrency %d "+
 		"(LIST of all pods: %d); the namespace LIST reads %s pods, its selector matches %s.\n\n",
 		strings.Join(res, ", "), s.PhasesPerServer, s.Namespaces, r.FleetCreateSeconds, s.Requests[GetPod], s.Concurrency,
 		s.Requests[ListAllPods], thousands(r.NamespacePods), thousands(r.SelectorPods))
 
 	side := s.sideBySide()
+	if !side {
+		var sampled, all time.Duration
+		for _, p := range r.okPhases(servers[0]) {
+			sampled, all = max(sampled, time.Duration(p.Freshness.Max)), max(all, time.Duration(p.Freshness.AllMax))
+		}
+		fmt.Fprintf(b, "Oldest point served in any phase: %.2f s among the sampled nodes, %.2f s over all nodes "+
+			"(upper bounds; the resolution is %v).\n\n", sampled.Seconds(), all.Seconds(), s.Resolution[servers[0]])
+	}
 	header := func(first string) {
 		b.WriteString("| " + first)
 		for _, srv := range servers {

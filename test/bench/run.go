@@ -87,7 +87,7 @@ func measureScale(ctx context.Context, cfg Config, s Scale) (res ScaleResult, er
 		Cluster: cluster.Options{Dir: dir},
 		Fleet: kubeletsim.Config{
 			Nodes: s.Nodes, PodsPerNode: s.PodsPerNode, Namespaces: namespaces, Seed: 1,
-			Workers: cfg.Workers, FirstIP: cfg.FirstIP,
+			Workers: cfg.Workers, FirstIP: cfg.FirstIP, Port: cfg.KubeletPort,
 			// The simulated kubelets neither ask for client certificates nor
 			// send TokenReviews and SubjectAccessReviews, so that the
 			// apiserver's authentication load does not dominate at scale.

@@ -35,7 +35,7 @@ func Chart(w io.Writer, run *Run) error {
 	}
 
 	const (
-		width, height = 860, 380
+		width, height = 900, 380
 		panelW        = 360
 		top, bottom   = 70, 320
 		left0, left1  = 70, 500
@@ -44,7 +44,7 @@ func Chart(w io.Writer, run *Run) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="bold">ringmetrics and metrics-server: memory and CPU against node count (30 pods per node, 15 s resolution)</text>`+"\n", 20)
+	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="bold">Memory and CPU against node count (30 pods per node, 15 s resolution, medians over phases)</text>`+"\n", 20)
 	lx := 20
 	for _, srv := range Servers {
 		fmt.Fprintf(&b, `<line x1="%d" y1="42" x2="%d" y2="42" stroke="%s" stroke-width="3"/><circle cx="%d" cy="42" r="4" fill="%s"/><text x="%d" y="46">%s</text>`+"\n",
@@ -110,7 +110,7 @@ func Chart(w io.Writer, run *Run) error {
 			for _, p := range pts {
 				x, y := xpos(p.nodes), ypos(value(p))
 				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s, %s nodes: %s</title></circle>`+"\n",
-					x, y, colors[srv], srv, thousands(int(p.nodes)), num(value(p), digits+1))
+					x, y, colors[srv], srv, thousands(int(p.nodes)), num(value(p), digits+2))
 			}
 		}
 	}
