@@ -35,15 +35,12 @@ func (d *Decoder) node(kind metricKind, v float64, ts int64, hasTS bool, b *samp
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
-		switch {
-		case !hasTS && d.FallbackTimestampMs > 0:
+		untimed, ok := d.checkCPUTimestamp(hasTS, ts, b)
+		if !ok {
+			return
+		}
+		if untimed {
 			d.nodeSeen |= flagUntimed
-		case !hasTS:
-			b.Skip(sample.SkipMissingTimestamp)
-			return
-		case ts <= 0:
-			b.Skip(sample.SkipInvalidValue)
-			return
 		}
 		p.CPUNanos, p.TimestampMs = ns, ts
 	} else {
@@ -94,15 +91,12 @@ func (d *Decoder) container(kind metricKind, ls *labelSet, v float64, ts int64, 
 			b.Skip(sample.SkipInvalidValue)
 			return
 		}
-		switch {
-		case !hasTS && d.FallbackTimestampMs > 0:
+		untimed, ok := d.checkCPUTimestamp(hasTS, ts, b)
+		if !ok {
+			return
+		}
+		if untimed {
 			e.seen |= flagUntimed
-		case !hasTS:
-			b.Skip(sample.SkipMissingTimestamp)
-			return
-		case ts <= 0:
-			b.Skip(sample.SkipInvalidValue)
-			return
 		}
 		e.c.CPUNanos, e.c.TimestampMs = ns, ts
 	case kindContainerMemory:
@@ -187,4 +181,21 @@ func validName(b []byte) bool {
 		}
 	}
 	return utf8.Valid(b)
+}
+
+// checkCPUTimestamp applies the timestamp rules every CPU series shares. It
+// reports untimed when the series has none and the fallback time will stand
+// in, or !ok after counting why the series is dropped.
+func (d *Decoder) checkCPUTimestamp(hasTS bool, ts int64, b *sample.Batch) (untimed, ok bool) {
+	switch {
+	case !hasTS && d.FallbackTimestampMs > 0:
+		return true, true
+	case !hasTS:
+		b.Skip(sample.SkipMissingTimestamp)
+		return false, false
+	case ts <= 0:
+		b.Skip(sample.SkipInvalidValue)
+		return false, false
+	}
+	return false, true
 }

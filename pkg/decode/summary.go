@@ -153,15 +153,9 @@ func (d *Decoder) summaryNode(s *scanner, b *sample.Batch) {
 
 // summaryPods reads the pods array.
 func (d *Decoder) summaryPods(s *scanner, b *sample.Batch) {
-	if s.null() {
+	if !enterArray(s, b) {
 		return
 	}
-	if s.peek() != '[' {
-		s.skip()
-		b.Skip(sample.SkipMalformed)
-		return
-	}
-	s.enter(']')
 	for first := true; s.element(&first); {
 		d.summaryPod(s, b)
 	}
@@ -263,15 +257,9 @@ func (d *Decoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
 
 // summaryContainers reads a pod's containers array into d.pending.
 func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) {
-	if s.null() {
+	if !enterArray(s, b) {
 		return
 	}
-	if s.peek() != '[' {
-		s.skip()
-		b.Skip(sample.SkipMalformed)
-		return
-	}
-	s.enter(']')
 	for first := true; s.element(&first); {
 		switch {
 		case s.null():
@@ -370,4 +358,19 @@ func (d *Decoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad ui
 func around(b []byte, pos int) []byte {
 	start := max(0, pos-24)
 	return b[start:min(len(b), start+64)]
+}
+
+// enterArray opens an array member. A null one is as good as absent; any
+// other non-array is skipped and counted malformed. Both report false.
+func enterArray(s *scanner, b *sample.Batch) bool {
+	if s.null() {
+		return false
+	}
+	if s.peek() != '[' {
+		s.skip()
+		b.Skip(sample.SkipMalformed)
+		return false
+	}
+	s.enter(']')
+	return true
 }
