@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
 )
@@ -22,33 +18,18 @@ func directClient(t *testing.T, user string, groups ...string) *http.Client {
 	return c
 }
 
-// apiserverClient talks to the kube-apiserver; user "" is anonymous, and
-// token, when set, is sent as a bearer token.
+// apiserverClient talks to the kube-apiserver (see bed.APIServerClient); user
+// "" is anonymous, and token, when set, is sent as a bearer token.
 func apiserverClient(t *testing.T, user, token string, groups ...string) (*http.Client, string) {
 	t.Helper()
-	caPEM, err := os.ReadFile(env.bed.Cluster.CAFile())
+	c, err := bed.APIServerClient(env.bed.Cluster, user, groups...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	cfg := &tls.Config{RootCAs: pool}
-	if user != "" {
-		certPEM, keyPEM, err := env.bed.Cluster.IssueClientCert(user, groups...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	var rt http.RoundTripper = &http.Transport{TLSClientConfig: cfg}
 	if token != "" {
-		rt = bearer{token: token, next: rt}
+		c.Transport = bearer{token: token, next: c.Transport}
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: rt}, env.bed.Cluster.URL
+	return c, env.bed.Cluster.URL
 }
 
 type bearer struct {
