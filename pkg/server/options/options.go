@@ -37,6 +37,7 @@ type Options struct {
 	Features       *genericoptions.FeatureOptions
 	Logging        *logs.Options
 	Kubelet        *KubeletOptions
+	InFlight       *InFlightOptions
 
 	Kubeconfig       string
 	MetricResolution time.Duration
@@ -56,6 +57,7 @@ func NewOptions() *Options {
 		Features:         genericoptions.NewFeatureOptions(),
 		Logging:          logs.NewOptions(),
 		Kubelet:          NewKubeletOptions(),
+		InFlight:         NewInFlightOptions(),
 		MetricResolution: 15 * time.Second,
 		History:          15 * time.Minute,
 	}
@@ -77,6 +79,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
 	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	o.InFlight.AddFlags(fss.FlagSet("secure serving"))
 	o.Authentication.AddFlags(fss.FlagSet("authentication"))
 	o.Authorization.AddFlags(fss.FlagSet("authorization"))
 	o.Audit.AddFlags(fss.FlagSet("audit"))
@@ -117,6 +120,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
 	errs = append(errs, o.Kubelet.Validate()...)
+	errs = append(errs, o.InFlight.Validate()...)
 	if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil {
 		errs = append(errs, err)
 	}
@@ -156,6 +160,7 @@ func (o *Options) Config() (*server.Config, error) {
 	if err := o.Audit.ApplyTo(apiserver); err != nil {
 		return nil, err
 	}
+	o.InFlight.ApplyTo(apiserver)
 	apiserver.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
 	infoVersion := strings.SplitN(version.Get().GitVersion, "-", 2)[0]
 	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
