@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 )
@@ -102,15 +103,23 @@ func (o *KubeletOptions) Resolver() scraper.TargetResolver {
 
 // RESTConfig derives the kubelet client's TLS and credentials from the
 // apiserver client config: same user, but kubelet trust from the flags.
+// Kubelet certificates are verified unless --kubelet-insecure-tls is set, even
+// when the kubeconfig skips verification of the apiserver; with the flag it
+// logs one warning, so call it once.
 func (o *KubeletOptions) RESTConfig(apiserver *rest.Config) *rest.Config {
 	cfg := rest.CopyConfig(apiserver)
 	// The apiserver's name must not be required of kubelets.
 	cfg.TLSClientConfig.ServerName = ""
+	// Trusting the apiserver blindly is not a reason to trust every kubelet.
+	cfg.TLSClientConfig.Insecure = false
 	if o.CAFile != "" {
 		cfg.TLSClientConfig.CAFile = o.CAFile
 		cfg.TLSClientConfig.CAData = nil
 	}
 	if o.InsecureTLS {
+		if !o.ViaAPIServer {
+			klog.Warning("Kubelet serving certificates are not verified (--kubelet-insecure-tls): whoever answers at a node's address receives ringmetrics' kubelet credentials")
+		}
 		cfg.TLSClientConfig.Insecure = true
 		cfg.TLSClientConfig.CAFile = ""
 		cfg.TLSClientConfig.CAData = nil
