@@ -12,7 +12,7 @@ LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(GIT_VERSION) \
 BIN := $(CURDIR)/bin
 E2E_TIMEOUT ?= 45m
 
-.PHONY: all build build-static image manifests tools test unit e2e vet demo bench bench-go clean
+.PHONY: all build build-static image manifests tools test unit e2e vet demo bench bench-go soak clean
 
 all: build
 
@@ -67,6 +67,15 @@ bench: tools build
 	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/bench -ringmetrics $(BIN)/ringmetrics \
 		-scales $(SCALES) -fast $(BENCH_FAST) -out docs/benchmarks \
 		-command "make bench SCALES=$(SCALES) BENCH_FAST=$(BENCH_FAST)"
+
+# ringmetrics alone under sustained load, then overload (test/soak): SOAK_ARGS
+# default to 1 000 nodes × 30 pods at 15s for 10 minutes plus 2 minutes of
+# overload (about 15–20 minutes with the bed). Writes docs/benchmarks/SOAK.md
+# and fails when a criterion is broken.
+SOAK_ARGS ?= -nodes 1000 -pods 30 -duration 10m
+soak: tools build
+	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/soak -ringmetrics $(BIN)/ringmetrics \
+		-out docs/benchmarks $(SOAK_ARGS) -command "make soak SOAK_ARGS='$(SOAK_ARGS)'"
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
