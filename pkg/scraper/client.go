@@ -28,13 +28,16 @@ const (
 	ReasonTooLarge     Reason = "too_large"
 	ReasonDecode       Reason = "decode"
 	ReasonNoAddress    Reason = "no_address"
+	// ReasonBadTarget is a node whose name, address, port or path annotation
+	// would point the scrape somewhere other than its own kubelet.
+	ReasonBadTarget Reason = "bad_target"
 )
 
 // allReasons lists every reason so their counters exist from the start, which
 // lets rate() queries and alerts see a zero rather than no series.
 var allReasons = []Reason{
 	ReasonTimeout, ReasonConnection, ReasonTLS, ReasonUnauthorized, ReasonForbidden,
-	ReasonNotFound, ReasonHTTPStatus, ReasonTooLarge, ReasonDecode, ReasonNoAddress,
+	ReasonNotFound, ReasonHTTPStatus, ReasonTooLarge, ReasonDecode, ReasonNoAddress, ReasonBadTarget,
 }
 
 // ScrapeError is a failed scrape with its classification.
@@ -95,7 +98,8 @@ func (c *KubeletClient) Get(ctx context.Context, url string, buf *bytes.Buffer) 
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-		return &ScrapeError{Reason: classifyStatus(resp.StatusCode), Err: fmt.Errorf("kubelet answered %q", resp.Status)}
+		// The code only: the status text is the kubelet's to choose.
+		return &ScrapeError{Reason: classifyStatus(resp.StatusCode), Err: fmt.Errorf("kubelet answered HTTP %d", resp.StatusCode)}
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBodyBytes+1))
 	if err != nil {

@@ -28,6 +28,16 @@ type target struct {
 	err error
 }
 
+func (t *target) same(o *target) bool {
+	errText := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	return t.Target == o.Target && errText(t.err) == errText(o.err)
+}
+
 type failure struct {
 	Reason Reason
 	Err    string
@@ -51,9 +61,18 @@ type nodeLoop struct {
 	state   Reason
 	started bool
 	// summary is set once an auto-mode node turned out to lack resource
-	// metrics; it stays on the summary API for the loop's life.
-	summary bool
+	// metrics. It holds only for the target it was learnt on (summaryFor)
+	// and for resourceReprobeInterval, so a past mistake, such as a bad
+	// annotation since corrected, never pins a node to the summary API.
+	summary    bool
+	summaryFor *target
+	summaryAt  time.Time
 }
+
+// resourceReprobeInterval is how long an auto-mode node stays on the summary
+// API before /metrics/resource is tried again: one extra request per node
+// every few minutes, against a kubelet upgraded or reconfigured in place.
+const resourceReprobeInterval = 5 * time.Minute
 
 func newNodeLoop(name string, offset time.Duration) *nodeLoop {
 	return &nodeLoop{name: name, offset: offset, done: make(chan struct{}), decoder: decode.NewDecoder()}
@@ -95,7 +114,7 @@ var errNoNodeUsage = errors.New("response held no node usage")
 func (l *nodeLoop) scrape(ctx context.Context, s *Scraper) error {
 	t := l.target.Load()
 	if t.err != nil {
-		return &ScrapeError{Reason: ReasonNoAddress, Err: t.err}
+		return t.err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -105,14 +124,20 @@ func (l *nodeLoop) scrape(ctx context.Context, s *Scraper) error {
 			bodies.Put(body)
 		}
 	}()
+	now := s.cfg.Clock.Now()
+	if l.summary && (l.summaryFor != t || now.Sub(l.summaryAt) >= resourceReprobeInterval) {
+		l.summary = false
+	}
 	summary := s.cfg.Endpoint == EndpointSummary || l.summary
 	err := l.fetch(ctx, s, t.Target, summary, body)
 	if err != nil && s.cfg.Endpoint == EndpointAuto && !summary && lacksResourceMetrics(err) {
 		if fallbackErr := l.fetch(ctx, s, t.Target, true, body); fallbackErr != nil {
 			return err
 		}
-		l.summary = true
-		klog.InfoS("Kubelet serves no resource metrics; scraping its summary API instead", "node", klog.KRef("", l.name), "cause", err)
+		if l.summaryFor != t {
+			klog.InfoS("Kubelet serves no resource metrics; scraping its summary API instead", "node", klog.KRef("", l.name), "cause", err)
+		}
+		l.summary, l.summaryFor, l.summaryAt = true, t, now
 	} else if err != nil {
 		return err
 	}
@@ -169,9 +194,11 @@ func (l *nodeLoop) record(err error, at time.Time) {
 	switch {
 	case err != nil && reason != l.state:
 		klog.ErrorS(err, "Failed to scrape kubelet", "node", klog.KRef("", l.name), "reason", reason)
-		l.failure.Store(&failure{Reason: reason, Err: err.Error(), Since: at})
+		l.failure.Store(&failure{Reason: reason, Err: shortError(reason, err), Since: at})
 	case err != nil:
 		klog.V(4).InfoS("Kubelet scrape still failing", "node", klog.KRef("", l.name), "reason", reason, "err", err)
+		// The streak keeps its start, but an operator reads the latest error.
+		l.failure.Store(&failure{Reason: reason, Err: shortError(reason, err), Since: l.failure.Load().Since})
 	case l.state != "":
 		klog.InfoS("Kubelet scrape recovered", "node", klog.KRef("", l.name), "previousReason", l.state)
 		l.failure.Store(nil)
@@ -180,4 +207,18 @@ func (l *nodeLoop) record(err error, at time.Time) {
 	}
 	l.started = l.started || err == nil
 	l.state = reason
+}
+
+// shortError is the failure an operator reads on the diagnostics page. A
+// decode error quotes the kubelet's bytes, which belong in the logs only.
+func shortError(reason Reason, err error) string {
+	if reason != ReasonDecode {
+		return err.Error()
+	}
+	for _, known := range []error{decode.ErrNotText, decode.ErrNotJSON, errNoNodeUsage} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return "response could not be decoded"
 }

@@ -122,7 +122,11 @@ func (s *Scraper) UpsertNode(node *corev1.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.loops[node.Name]; ok {
-		l.target.Store(t)
+		// Status updates arrive every few seconds; only a real change of
+		// target is a new target, which is what resets the auto fallback.
+		if !l.target.Load().same(t) {
+			l.target.Store(t)
+		}
 		return
 	}
 	l := newNodeLoop(node.Name, s.offset(node.Name))
@@ -232,7 +236,7 @@ func (s *Scraper) CheckReady() error {
 	// Every node failing (RBAC missing, wrong CA) is not a ready server: it
 	// would answer every client with an empty list.
 	if total > 0 && servable == 0 {
-		return fmt.Errorf("none of %d nodes has servable usage; see readyz?verbose for why", total)
+		return fmt.Errorf("none of %d nodes has servable usage; see /debug/scrapes for why", total)
 	}
 	s.ready.Store(true)
 	return nil

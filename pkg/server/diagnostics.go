@@ -10,28 +10,35 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 )
 
-// maxListedFailures bounds the /readyz?verbose report on a cluster where
-// thousands of nodes fail at once; the count still says how many.
+// DiagnosticsPath lists the nodes whose latest scrape failed, and why. It is
+// not among the always-allowed health paths: node names and kubelet errors
+// are for callers the cluster authorizes (get on this non-resource URL;
+// cluster-admin has it), never for anonymous probes. /readyz and /livez
+// carry check names and pass/fail only.
+const DiagnosticsPath = "/debug/scrapes"
+
+// maxListedFailures bounds the report on a cluster where thousands of nodes
+// fail at once; the count still says how many.
 const maxListedFailures = 50
 
-// withScrapeDiagnostics appends the nodes whose latest scrape failed, and
-// why, to `/readyz?verbose`. A failing node must not make the replica
-// unready (one bad kubelet would take the API away from everyone), so it
-// cannot be a failing readiness check; but the operator reading readyz is
-// exactly who needs to know.
-func withScrapeDiagnostics(next http.Handler, failures func() []scraper.NodeFailure, nodes func() int) http.Handler {
+// scrapeDiagnostics serves DiagnosticsPath. A failing node must not make the
+// replica unready (one bad kubelet would take the API away from everyone),
+// so it cannot be a failing readiness check; this page is where an operator
+// finds it instead.
+func scrapeDiagnostics(failures func() []scraper.NodeFailure, nodes func() int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/readyz" || !r.URL.Query().Has("verbose") {
-			next.ServeHTTP(w, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		rec := &recorder{header: w.Header(), status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		writeFailures(&rec.body, failures(), nodes())
-		w.Header().Del("Content-Length")
-		w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len()))
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		var buf bytes.Buffer
+		writeFailures(&buf, failures(), nodes())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		_, _ = w.Write(buf.Bytes())
 	})
 }
 
@@ -49,14 +56,3 @@ func writeFailures(buf *bytes.Buffer, failures []scraper.NodeFailure, nodes int)
 		fmt.Fprintf(buf, "  %s: %s since %s: %s\n", f.Node, f.Reason, f.Since.UTC().Format(time.RFC3339), f.Err)
 	}
 }
-
-// recorder holds a handler's response so more can be appended to it.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }

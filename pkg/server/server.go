@@ -118,7 +118,7 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	buildChain := c.apiserver.BuildHandlerChainFunc
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
-		return withScrapeDiagnostics(buildChain(api.NewFastList(st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}, clk).Wrap(h), conf), s.scraper.Failures, s.scraper.NodeCount)
+		return buildChain(api.NewFastList(st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}, clk).Wrap(h), conf)
 	}
 	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -127,6 +127,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := api.Install(s.generic, st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
+	// Behind the handler chain, so authentication and authorization apply.
+	s.generic.Handler.NonGoRestfulMux.Handle(DiagnosticsPath, scrapeDiagnostics(s.scraper.Failures, s.scraper.NodeCount))
 	if err := registerMetrics(s); err != nil {
 		return nil, err
 	}

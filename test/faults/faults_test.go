@@ -95,7 +95,7 @@ func TestFaultMatrix(t *testing.T) {
 
 // runNodeFault injects a fault and checks: the other nodes stay fresh, the
 // faulty node's data expire, the cause is logged once and counted by reason
-// and shown in readyz?verbose, and the node recovers once the fault clears.
+// and listed on the authorized diagnostics page, and the node recovers once the fault clears.
 func runNodeFault(t *testing.T, fc nodeFault) {
 	errorsBefore := metric(t, "ringmetrics_scraper_errors_total", `reason="`+fc.reason+`"`)
 	logOffset := logSize(t)
@@ -133,12 +133,12 @@ func runNodeFault(t *testing.T, fc nodeFault) {
 	if n := logLines(t, logOffset, "Failed to scrape kubelet", `node="`+fc.node+`"`, `reason="`+fc.reason+`"`); n != 1 {
 		t.Errorf("%d log lines for %s failing with %s, want exactly 1 (one per state change)", n, fc.node, fc.reason)
 	}
-	readyz, code, err := bed.GetText(admin(t), env.rm.URL()+"/readyz?verbose")
+	diag, code, err := bed.GetText(admin(t), env.rm.URL()+"/debug/scrapes")
 	if err != nil || code != http.StatusOK {
-		t.Errorf("readyz?verbose: %d %v", code, err)
+		t.Errorf("/debug/scrapes: %d %v", code, err)
 	}
-	if !strings.Contains(readyz, fc.node+": "+fc.reason) {
-		t.Errorf("readyz?verbose does not name %s failing with %s:\n%s", fc.node, fc.reason, readyz)
+	if !strings.Contains(diag, fc.node+": "+fc.reason) {
+		t.Errorf("/debug/scrapes does not name %s failing with %s:\n%s", fc.node, fc.reason, diag)
 	}
 
 	fc.clear(t)

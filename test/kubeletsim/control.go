@@ -214,3 +214,15 @@ func (p *pod) refresh(ms int64) {
 	p.cpu.setRate(ms, cpu)
 	p.node.rebuild(ms)
 }
+
+// Served reports how many /metrics/resource and /stats/summary bodies the
+// node has served since the fleet started.
+func (f *Fleet) Served(node string) (resource, summary int64, err error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n, ok := f.byName[node]
+	if !ok {
+		return 0, 0, fmt.Errorf("no node %q", node)
+	}
+	return n.servedResource.Load(), n.servedSummary.Load(), nil
+}

@@ -106,6 +106,7 @@ func (f *Fleet) serveResource(w http.ResponseWriter, r *http.Request, n *node) {
 	f.mu.RLock()
 	*bp = appendResource((*bp)[:0], n, f.nowMs())
 	f.mu.RUnlock()
+	n.servedResource.Add(1)
 	writeBody(w, r, ContentTypeResource, *bp)
 }
 
@@ -119,6 +120,7 @@ func (f *Fleet) serveSummary(w http.ResponseWriter, r *http.Request, n *node) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	n.servedSummary.Add(1)
 	writeBody(w, r, contentTypeJSON, body)
 }
 

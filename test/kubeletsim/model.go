@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,6 +109,9 @@ type node struct {
 	fault   Fault
 	ln      net.Listener
 	gone    bool
+	// served counts the bodies each endpoint returned, so tests can tell
+	// which endpoint a scraper is on.
+	servedResource, servedSummary atomic.Int64
 }
 
 // rebuild refreshes the sorted views and rebases the node's counter at ms.
