@@ -142,11 +142,74 @@ func TestContainerUsage(t *testing.T) {
 			wantOK: true,
 		},
 		{
-			name: "start time change to before the last point restarts without a rate",
+			// The run cannot have begun before a point it did not count.
+			name: "start time moved to before the last point is not a restart",
 			obs: []obs{
 				{start: abs(-60 * s), ts: 0, cpu: 1e9, mem: 1},
 				{start: abs(-60 * s), ts: 15 * s, cpu: 2e9, mem: 2},
-				{start: abs(10 * s), ts: 30 * s, cpu: 4e9, mem: 3},
+				{start: abs(10 * s), ts: 30 * s, cpu: 3.5e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			// Seconds since the container started, as one kubelet-compatible
+			// agent reports it: a different value every scrape.
+			name: "relative start times are never a restart",
+			obs: []obs{
+				{start: 3600 * s, ts: 0, cpu: 1e9, mem: 1},
+				{start: 3615 * s, ts: 15 * s, cpu: 2.5e9, mem: 2},
+				{start: 3630 * s, ts: 30 * s, cpu: 4e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			name: "start time jittering by a second is not a restart",
+			obs: []obs{
+				{start: abs(-600 * s), ts: 0, cpu: 1e9, mem: 1},
+				{start: abs(-599 * s), ts: 15 * s, cpu: 2.5e9, mem: 2},
+				{start: abs(-601 * s), ts: 30 * s, cpu: 4e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			name: "start time in the future is not a restart",
+			obs: []obs{
+				{start: abs(-60 * s), ts: 0, cpu: 1e9, mem: 1},
+				{start: abs(-60 * s), ts: 15 * s, cpu: 2.5e9, mem: 2},
+				{start: abs(3600 * s), ts: 30 * s, cpu: 4e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			name: "decreasing start time is not a restart",
+			obs: []obs{
+				{start: abs(-60 * s), ts: 0, cpu: 1e9, mem: 1},
+				{start: abs(-120 * s), ts: 15 * s, cpu: 2.5e9, mem: 2},
+				{start: abs(-180 * s), ts: 30 * s, cpu: 4e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			name: "zero start times are not a restart",
+			obs: []obs{
+				{ts: 0, cpu: 1e9, mem: 1},
+				{ts: 15 * s, cpu: 2.5e9, mem: 2},
+				{ts: 30 * s, cpu: 4e9, mem: 3},
+			},
+			want:   sample.Usage{TimestampMs: abs(30 * s), WindowMs: 15 * s, CPUNanoCores: 1e8, MemoryBytes: 3},
+			wantOK: true,
+		},
+		{
+			name: "counter going down is a restart even with a relative start time",
+			obs: []obs{
+				{start: 3600 * s, ts: 0, cpu: 50e9, mem: 1},
+				{start: 3615 * s, ts: 15 * s, cpu: 51e9, mem: 2},
+				{start: 5 * s, ts: 30 * s, cpu: 1e9, mem: 3},
 			},
 		},
 		{

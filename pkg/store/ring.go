@@ -63,8 +63,14 @@ func (r ring) push(s *series, p sample.Point, startMs, nowMs int64) bool {
 	if p.TimestampMs <= prevTs {
 		return false
 	}
+	// A counter that went down is a restart whatever the start time says. A
+	// start time is believed only when it moved into the span between the
+	// previous point and this one, where a new run must have begun: kubelets
+	// that report it relative to now, jitter it by a second, or skew it into
+	// the future would otherwise make every scrape a restart and every other
+	// LIST miss the pod.
 	restarted := p.CPUNanos < r.cpu[h] ||
-		(startMs != 0 && s.startMs != 0 && startMs != s.startMs)
+		(startMs != 0 && s.startMs != 0 && startMs != s.startMs && prevTs < startMs && startMs <= p.TimestampMs)
 	switch {
 	case restarted:
 		s.run = 1
