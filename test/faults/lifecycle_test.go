@@ -149,7 +149,10 @@ func testAPIServerRestart(t *testing.T) {
 		t.Fatal("ringmetrics exited when kube-apiserver restarted")
 	default:
 	}
-	waitFor(t, 30*time.Second, func() error {
+	// While the restarted apiserver primes RBAC, kubelets' access reviews can
+	// be denied, and a kubelet caches a denial for 30 s: a real cluster may
+	// take that long, plus a few scrapes, to be fresh again.
+	waitFor(t, kubeletsim.DefaultAuthDeniedTTL+5*resolution+maxAge, func() error {
 		after := nodeMetrics(t)
 		for name, b := range before {
 			a, ok := after[name]

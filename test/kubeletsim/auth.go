@@ -39,13 +39,16 @@ type cached[T any] struct {
 	expires time.Time
 }
 
+// authTTLs are how long each kind of answer is cached.
+type authTTLs struct{ token, allowed, denied time.Duration }
+
 // authorizer authenticates and authorises requests as a kubelet configured
-// with webhook authentication and authorisation does, caching every answer
-// (allowed or not) for ttl.
+// with webhook authentication and authorisation does, caching answers for
+// the kubelet's TTLs: a denial briefly, an approval longer.
 type authorizer struct {
 	client kubernetes.Interface
 	clock  clock.PassiveClock
-	ttl    time.Duration
+	ttl    authTTLs
 	logf   func(format string, args ...any)
 
 	mu        sync.Mutex
@@ -53,7 +56,7 @@ type authorizer struct {
 	decisions map[string]cached[bool]
 }
 
-func newAuthorizer(client kubernetes.Interface, clk clock.PassiveClock, ttl time.Duration, logf func(string, ...any)) *authorizer {
+func newAuthorizer(client kubernetes.Interface, clk clock.PassiveClock, ttl authTTLs, logf func(string, ...any)) *authorizer {
 	return &authorizer{
 		client:    client,
 		clock:     clk,
@@ -107,7 +110,7 @@ func (a *authorizer) authenticate(r *http.Request) (*user, error) {
 		}
 	}
 	a.mu.Lock()
-	store(a.tokens, token, u, now.Add(a.ttl), now)
+	store(a.tokens, token, u, now.Add(a.ttl.token), now)
 	a.mu.Unlock()
 	if u == nil {
 		return nil, errUnauthenticated
@@ -147,7 +150,11 @@ func (a *authorizer) authorize(ctx context.Context, u *user, subresource, node s
 	}
 	allowed := sar.Status.Allowed && !sar.Status.Denied
 	a.mu.Lock()
-	store(a.decisions, key, allowed, now.Add(a.ttl), now)
+	ttl := a.ttl.denied
+	if allowed {
+		ttl = a.ttl.allowed
+	}
+	store(a.decisions, key, allowed, now.Add(ttl), now)
 	a.mu.Unlock()
 	return allowed, nil
 }

@@ -94,22 +94,41 @@ func TestAuth(t *testing.T) {
 		t.Errorf("last SubjectAccessReview asked %+v", ra)
 	}
 
-	// Results are cached for AuthCacheTTL on the fleet's clock.
-	tr0, ar0 := api.tokenReviews.Load(), api.accessReviews.Load()
+	// Results are cached on the fleet's clock for the kubelet's TTLs: tokens
+	// 2 minutes, approvals 5 minutes, denials 30 seconds.
+	reviews := func() (int32, int32) { return api.tokenReviews.Load(), api.accessReviews.Load() }
+	expect := func(when string, tr0, ar0, wantTR, wantAR int32) {
+		t.Helper()
+		if tr, ar := reviews(); tr-tr0 != wantTR || ar-ar0 != wantAR {
+			t.Errorf("%s: %d token and %d access reviews, want %d and %d", when, tr-tr0, ar-ar0, wantTR, wantAR)
+		}
+	}
+	tr0, ar0 := reviews()
 	get(t, plain, f, "sim-node-1", "/metrics/resource", bearer("good"))
 	get(t, plain, f, "sim-node-1", "/metrics/resource", bearer("bad"))
-	if tr, ar := api.tokenReviews.Load(), api.accessReviews.Load(); tr != tr0 || ar != ar0 {
-		t.Errorf("cached requests made %d token and %d access reviews", tr-tr0, ar-ar0)
-	}
+	get(t, nobodyCert, f, "sim-node-1", "/metrics/resource", nil)
+	expect("cached", tr0, ar0, 0, 0)
 	get(t, plain, f, "sim-node-0", "/metrics/resource", bearer("good"))
-	if tr, ar := api.tokenReviews.Load(), api.accessReviews.Load(); tr != tr0 || ar != ar0+1 {
-		t.Errorf("other node: %d token and %d access reviews, want 0 and 1", tr-tr0, ar-ar0)
-	}
-	clk.Step(61 * time.Second)
+	expect("other node", tr0, ar0, 0, 1)
+
+	clk.Step(31 * time.Second)
+	tr0, ar0 = reviews()
 	get(t, plain, f, "sim-node-1", "/metrics/resource", bearer("good"))
-	if tr, ar := api.tokenReviews.Load(), api.accessReviews.Load(); tr != tr0+1 || ar != ar0+2 {
-		t.Errorf("after expiry: %d token and %d access reviews, want 1 and 2", tr-tr0, ar-ar0)
+	expect("approval after 31s", tr0, ar0, 0, 0)
+	if r := get(t, nobodyCert, f, "sim-node-1", "/metrics/resource", nil); r.status != 403 {
+		t.Errorf("denied user after 31s: %d", r.status)
 	}
+	expect("denial after 31s", tr0, ar0, 0, 1)
+
+	clk.Step(90 * time.Second) // 2m01s since the token was reviewed
+	tr0, ar0 = reviews()
+	get(t, plain, f, "sim-node-1", "/metrics/resource", bearer("good"))
+	expect("token after 2m", tr0, ar0, 1, 0)
+
+	clk.Step(3 * time.Minute) // 5m01s since the approval
+	tr0, ar0 = reviews()
+	get(t, plain, f, "sim-node-1", "/metrics/resource", bearer("good"))
+	expect("approval after 5m (and the token, reviewed 3m ago)", tr0, ar0, 1, 1)
 
 	// A certificate from another CA fails the handshake.
 	otherCA, otherKey, err := newCA()

@@ -14,6 +14,13 @@ import (
 	"k8s.io/utils/clock"
 )
 
+// The kubelet's webhook cache TTLs, which the simulator keeps by default.
+const (
+	DefaultAuthTokenTTL   = 2 * time.Minute
+	DefaultAuthAllowedTTL = 5 * time.Minute
+	DefaultAuthDeniedTTL  = 30 * time.Second
+)
+
 // DefaultFirstIP is the address of node 0 unless Config.FirstIP says
 // otherwise. 127.0.0.1 is left to the control plane.
 var DefaultFirstIP = netip.AddrFrom4([4]byte{127, 1, 0, 1})
@@ -94,9 +101,12 @@ type Config struct {
 	// AuthDisabled serves every request without authentication or
 	// authorisation, for benchmarks.
 	AuthDisabled bool
-	// AuthCacheTTL is how long TokenReview and SubjectAccessReview results
-	// are cached. Default 1 minute.
-	AuthCacheTTL time.Duration
+	// AuthTokenTTL, AuthAllowedTTL and AuthDeniedTTL are how long a
+	// TokenReview, an allowing and a denying SubjectAccessReview are cached.
+	// Defaults are the kubelet's: 2 minutes, 5 minutes and 30 seconds
+	// (--authentication-token-webhook-cache-ttl,
+	// --authorization-webhook-cache-authorized-ttl and -unauthorized-ttl).
+	AuthTokenTTL, AuthAllowedTTL, AuthDeniedTTL time.Duration
 
 	// Client creates the API objects and performs TokenReviews and
 	// SubjectAccessReviews. Required for Create and for authentication.
@@ -165,8 +175,14 @@ func (c *Config) complete() error {
 	if c.Port == 0 {
 		c.Port = DefaultPort
 	}
-	if c.AuthCacheTTL == 0 {
-		c.AuthCacheTTL = time.Minute
+	if c.AuthTokenTTL == 0 {
+		c.AuthTokenTTL = DefaultAuthTokenTTL
+	}
+	if c.AuthAllowedTTL == 0 {
+		c.AuthAllowedTTL = DefaultAuthAllowedTTL
+	}
+	if c.AuthDeniedTTL == 0 {
+		c.AuthDeniedTTL = DefaultAuthDeniedTTL
 	}
 	if c.Workers == 0 {
 		c.Workers = 32

@@ -104,7 +104,7 @@ func New(cfg Config) (*Fleet, error) {
 			f.cfg.ClientCAs = x509.NewCertPool()
 			f.cfg.ClientCAs.AddCert(ca)
 		}
-		f.auth = newAuthorizer(cfg.Client, cfg.Clock, cfg.AuthCacheTTL, cfg.Logf)
+		f.auth = newAuthorizer(cfg.Client, cfg.Clock, authTTLs{token: cfg.AuthTokenTTL, allowed: cfg.AuthAllowedTTL, denied: cfg.AuthDeniedTTL}, cfg.Logf)
 	}
 	f.build()
 	return f, nil
