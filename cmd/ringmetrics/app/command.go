@@ -12,6 +12,7 @@ import (
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
+	"github.com/ringmetrics/ringmetrics/pkg/redact"
 	"github.com/ringmetrics/ringmetrics/pkg/server/options"
 )
 
@@ -47,6 +48,9 @@ metrics.k8s.io API that kubectl top and the HorizontalPodAutoscaler read.`,
 
 func run(ctx context.Context, o *options.Options) error {
 	defer logs.FlushLogs()
+	// From -v=8 client-go logs whole request bodies, and delegated
+	// authentication posts every caller's bearer token in one.
+	klog.SetLogFilter(redact.LogFilter{})
 	klog.InfoS("Starting ringmetrics", "version", version.Get().GitVersion)
 	cfg, err := o.Config()
 	if err != nil {
