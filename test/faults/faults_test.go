@@ -75,6 +75,7 @@ func TestFaultMatrix(t *testing.T) {
 	t.Run("pod deleted between scrapes", testPodDeleted)
 	t.Run("node deleted mid-scrape", testNodeDeletedMidScrape)
 	t.Run("node added at run time", testNodeAdded)
+	t.Run("relative start times", testRelativeStartTimes)
 	t.Run("kube-apiserver restart", testAPIServerRestart)
 
 	// Nothing the faults started may outlive them.

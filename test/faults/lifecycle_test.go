@@ -182,3 +182,25 @@ func lateAddr() netip.Addr {
 	b := env.bed.Fleet.Nodes()[0].Addr.As4()
 	return netip.AddrFrom4([4]byte{b[0], b[1], 200, 1})
 }
+
+// testRelativeStartTimes has every kubelet report container start times as
+// seconds since the container started, as one kubelet-compatible agent
+// does: a start time that changes every scrape must not be taken for a
+// restart, so every pod is served on every LIST, at its simulated usage.
+func testRelativeStartTimes(t *testing.T) {
+	want := len(podMetrics(t))
+	if want == 0 {
+		t.Fatal("no pods served before the change")
+	}
+	env.bed.Fleet.SetRelativeStartTimes(true)
+	defer env.bed.Fleet.SetRelativeStartTimes(false)
+	// Let every node be scraped with the new start times twice.
+	time.Sleep(2*resolution + timeout)
+	for i := range 12 {
+		if got := len(podMetrics(t)); got != want {
+			t.Fatalf("LIST %d with relative start times served %d pods, want %d", i, got, want)
+		}
+		time.Sleep(resolution / 2)
+	}
+	checkNoSpike(t)
+}

@@ -14,13 +14,13 @@ func BenchmarkAppendResource(b *testing.B) {
 	}
 	n := f.nodes[0]
 	ms := f.nowMs()
-	buf := appendResource(nil, n, ms)
+	buf := appendResource(nil, n, ms, false)
 	want := len(buf)
 	b.SetBytes(int64(want))
 	b.ReportAllocs()
 	for b.Loop() {
 		ms++
-		buf = appendResource(buf[:0], n, ms)
+		buf = appendResource(buf[:0], n, ms, false)
 		if len(buf) < want-64 || !bytes.HasSuffix(buf, []byte("resource_scrape_error 0\n")) {
 			b.Fatalf("bad body of %d bytes", len(buf))
 		}

@@ -226,3 +226,8 @@ func (f *Fleet) Served(node string) (resource, summary int64, err error) {
 	}
 	return n.servedResource.Load(), n.servedSummary.Load(), nil
 }
+
+// SetRelativeStartTimes makes /metrics/resource report each container's
+// start time as seconds since it started (true) or as a Unix time (false,
+// the kubelet's way).
+func (f *Fleet) SetRelativeStartTimes(relative bool) { f.relativeStarts.Store(relative) }

@@ -32,6 +32,10 @@ type Fleet struct {
 	certs *certCache
 	auth  *authorizer
 	srv   *http.Server
+	// relativeStarts writes container_start_time_seconds as seconds since
+	// the container started, as one kubelet-compatible agent does, instead
+	// of a Unix time.
+	relativeStarts atomic.Bool
 
 	// mu guards everything below it and the nodes, pods and containers they
 	// reach. Scrapes hold it for reading; changes hold it for writing.

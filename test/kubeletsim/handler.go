@@ -104,7 +104,7 @@ func (f *Fleet) serveResource(w http.ResponseWriter, r *http.Request, n *node) {
 	bp := f.getBuf()
 	defer f.bufs.Put(bp)
 	f.mu.RLock()
-	*bp = appendResource((*bp)[:0], n, f.nowMs())
+	*bp = appendResource((*bp)[:0], n, f.nowMs(), f.relativeStarts.Load())
 	f.mu.RUnlock()
 	n.servedResource.Add(1)
 	writeBody(w, r, ContentTypeResource, *bp)

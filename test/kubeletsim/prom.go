@@ -39,7 +39,9 @@ const (
 // are whole nanoseconds divided by 1e9; they stay below 2^51 ns (about 26
 // core-days), so rounding value×1e9 to the nearest integer recovers them
 // exactly.
-func appendResource(dst []byte, n *node, ms int64) []byte {
+//
+// relativeStarts writes start times as seconds since the container started.
+func appendResource(dst []byte, n *node, ms int64, relativeStarts bool) []byte {
 	if len(n.series) > 0 {
 		dst = append(dst, helpContainerCPU...)
 		for _, c := range n.series {
@@ -51,7 +53,11 @@ func appendResource(dst []byte, n *node, ms int64) []byte {
 		}
 		dst = append(dst, helpContainerStart...)
 		for _, c := range n.series {
-			dst = appendSample(dst, "container_start_time_seconds", c.series, float64(c.startMs)/1e3, ms)
+			start := c.startMs
+			if relativeStarts {
+				start = ms - c.startMs
+			}
+			dst = appendSample(dst, "container_start_time_seconds", c.series, float64(start)/1e3, ms)
 		}
 	}
 	_, nodeMem := n.usage()
