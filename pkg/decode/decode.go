@@ -22,13 +22,6 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// DefaultMaxContainers bounds the containers one response may yield when
-// Decoder.MaxContainers is not set. A kubelet runs 110 pods by default and a
-// few hundred at most, so ten thousand containers only happens when something
-// is wrong; the bound keeps a broken or hostile kubelet from growing the
-// decoder's tables without limit.
-const DefaultMaxContainers = 10000
-
 // ErrNotText reports a body in which not a single line was a well-formed
 // sample line but some were malformed: an HTML error page, JSON from
 // /stats/summary, binary garbage. A body that is merely partly bad is not an
@@ -50,10 +43,9 @@ const (
 // ready to use. A Decoder must not be used by more than one goroutine at a
 // time.
 type Decoder struct {
-	// MaxContainers bounds the distinct containers one response may hold;
-	// series of containers beyond it are counted as sample.SkipTooMany. Zero
-	// or negative means DefaultMaxContainers.
-	MaxContainers int
+	// Limits bound what one response may make the Decoder keep; see Limits.
+	// Zero fields take the defaults.
+	Limits
 
 	// FallbackTimestampMs, when positive, is the time DecodeResource gives
 	// the CPU readings of a body in which no CPU series has a timestamp, as
@@ -80,6 +72,12 @@ type Decoder struct {
 	// indexPeak is the most entries index has held since it was made; index
 	// is replaced when it has become much larger than what a scrape needs.
 	indexPeak int
+	// pods holds the pods kept so far, but only once podsOn: a response
+	// large enough to reach a cap (see admit). truncated is set when a pod
+	// in it lost a container to MaxContainers.
+	pods      map[containerKey]podTrack
+	podsOn    bool
+	truncated bool
 	// scratch holds unescaped label values of the current line.
 	scratch []byte
 	// nodeSeen and nodeOK hold a seen* bit per node series: seen on its
@@ -100,7 +98,7 @@ type Decoder struct {
 
 // NewDecoder returns a Decoder with the default limits.
 func NewDecoder() *Decoder {
-	return &Decoder{MaxContainers: DefaultMaxContainers}
+	return &Decoder{Limits: DefaultLimits()}
 }
 
 type containerKey struct {
@@ -153,9 +151,12 @@ const (
 // NaN, infinite, negative or too large for its unit (SkipInvalidValue), its
 // CPU timestamp is missing (SkipMissingTimestamp) or not positive
 // (SkipInvalidValue), a naming label is missing or empty (SkipMissingLabel),
-// a name is not a plausible Kubernetes name (SkipMalformed), it repeats an
-// earlier series (SkipDuplicate: the first occurrence decides, even when it
-// was rejected), or its container would exceed MaxContainers (SkipTooMany).
+// a name is longer than MaxNameLength (SkipNameTooLong) or otherwise not a
+// plausible Kubernetes name (SkipMalformed), its pod would exceed MaxPods
+// (SkipTooManyPods), its container would exceed MaxContainers or belongs to
+// a pod that lost a container to it (SkipTooMany: pods are kept whole, see
+// Limits), or it repeats an earlier series (SkipDuplicate: the first
+// occurrence decides, even when it was rejected).
 // A line that is not valid text format counts as SkipMalformed, and decoding
 // goes on with the next line. Timestamps of memory and start-time series are
 // checked for syntax and otherwise ignored.
@@ -235,6 +236,10 @@ func (d *Decoder) begin() {
 	d.nodeSeen, d.nodeOK = 0, 0
 	d.cpuTimed = false
 	d.pending = d.pending[:0]
+	if d.podsOn {
+		clear(d.pods)
+		d.podsOn, d.truncated = false, false
+	}
 }
 
 // finish moves complete readings into b and bounds what the Decoder keeps
@@ -271,6 +276,8 @@ func (d *Decoder) finish(b *sample.Batch) {
 			}
 		}
 		switch {
+		case d.cut(&e.c):
+			b.Skip(sample.SkipTooMany)
 		case e.ok&seenUsage == seenUsage:
 			b.Containers = append(b.Containers, e.c)
 		case e.seen&flagCounted == 0:
@@ -318,14 +325,11 @@ func (d *Decoder) compact() {
 	if cap(d.pending) > 4*live+tableSlack {
 		d.pending = nil
 	}
-}
-
-// maxContainers returns the cap on the containers of one response.
-func (d *Decoder) maxContainers() int {
-	if d.MaxContainers > 0 {
-		return d.MaxContainers
+	if !d.podsOn {
+		// Only responses near a cap count pods; the set was built for an
+		// odd one.
+		d.pods = nil
 	}
-	return DefaultMaxContainers
 }
 
 // clip bounds the bad input quoted in an error message.

@@ -230,10 +230,10 @@ func TestDecodeResource(t *testing.T) {
 
 	// Huge label values: names past any Kubernetes limit are refused,
 	// values of ignored labels are only scanned.
-	long := strings.Repeat("a", maxNameLen)
+	long := strings.Repeat("a", DefaultMaxNameLength)
 	f(strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="`+long+`"`),
 		want{containers: []sample.Container{ctr("n", long, "c", 5, 1e9, 2, 0)}})
-	f(strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="`+long+`a"`), want{skip: skips(malformed, 2)})
+	f(strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="`+long+`a"`), want{skip: skips(sample.SkipNameTooLong, 2)})
 	f(strings.Replace(cpuLine, `pod="p"`, `pod="p",id="`+strings.Repeat(`x\"`, 1<<18)+`"`, 1)+memLine,
 		want{containers: complete})
 
@@ -293,7 +293,7 @@ func TestDecodeResource(t *testing.T) {
 }
 
 func TestDecodeResourceTooMany(t *testing.T) {
-	d := &Decoder{MaxContainers: 2}
+	d := &Decoder{Limits: Limits{MaxContainers: 2}}
 	var in strings.Builder
 	for _, pod := range []string{"p1", "p2", "p3", "p4"} {
 		in.WriteString(strings.ReplaceAll(cpuLine, `pod="p"`, `pod="`+pod+`"`))
@@ -311,15 +311,25 @@ func TestDecodeResourceTooMany(t *testing.T) {
 		t.Errorf("intern table holds %d names, want 4 (n, p1, p2, c)", got)
 	}
 
-	// The default applies to the zero Decoder.
+	// The defaults apply to the zero Decoder. kubeletBody sorts series by
+	// container name, as the kubelet does, so the cap on containers falls
+	// within the last container name: the two pods that lose their third
+	// container to it lose their first two as well (3 series each refused,
+	// 2 containers each dropped at the end).
 	var zero Decoder
 	var b sample.Batch
-	body := kubeletBody(DefaultMaxContainers/2+1, 2)
-	if err := zero.DecodeResource(body, &b); err != nil {
+	if err := zero.DecodeResource(kubeletBody(DefaultMaxContainers/3+1, 3), &b); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Containers) != DefaultMaxContainers || b.Skipped[sample.SkipTooMany] != 2*3 {
-		t.Errorf("got %d containers, %d too many; want %d, 6", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers)
+	if len(b.Containers) != DefaultMaxContainers-4 || b.Skipped[sample.SkipTooMany] != 2*3+2*2 {
+		t.Errorf("got %d containers, %d too many; want %d, 10", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers-4)
+	}
+	// One pod too many: all of its containers are refused.
+	if err := zero.DecodeResource(kubeletBody(DefaultMaxPods+1, 2), &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Containers) != 2*DefaultMaxPods || b.Skipped[sample.SkipTooManyPods] != 2*3 || b.Skipped[sample.SkipTooMany] != 0 {
+		t.Errorf("got %d containers, skipped %v; want %d, 6 too many pods", len(b.Containers), b.Skipped, 2*DefaultMaxPods)
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
+// fuzzLimits are small enough for the fuzzer to reach every cap.
+var fuzzLimits = Limits{MaxContainers: 16, MaxPods: 6, MaxNameLength: 80}
+
 func FuzzDecodeResource(f *testing.F) {
 	for _, seed := range []string{
 		kubeletExample,
@@ -29,6 +32,11 @@ func FuzzDecodeResource(f *testing.F) {
 		"<html></html>\n",
 		"# HELP x\n\n",
 		"node_cpu_usage_seconds_total 3456.78 17325",
+		// Over fuzzLimits: pods, containers (in whole pods) and names.
+		string(kubeletBody(7, 2)),
+		string(kubeletBody(5, 4)),
+		strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="`+strings.Repeat("p", 81)+`"`),
+		strings.ReplaceAll(cpuLine+memLine, `container="c"`, `container="`+strings.Repeat(`\`, 80)+`"`),
 	} {
 		f.Add([]byte(seed))
 	}
@@ -36,8 +44,8 @@ func FuzzDecodeResource(f *testing.F) {
 		f.Add(fx)
 	}
 
-	d := &Decoder{MaxContainers: 16}
-	fallback := &Decoder{MaxContainers: 16, FallbackTimestampMs: 1732530000000}
+	d := &Decoder{Limits: fuzzLimits}
+	fallback := &Decoder{Limits: fuzzLimits, FallbackTimestampMs: 1732530000000}
 	var first, second, third sample.Batch
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Decode a copy that is clobbered afterwards: any string aliasing
@@ -57,7 +65,7 @@ func FuzzDecodeResource(f *testing.F) {
 			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
 		}
 		var fresh sample.Batch
-		_ = (&Decoder{MaxContainers: 16}).DecodeResource(body, &fresh)
+		_ = (&Decoder{Limits: fuzzLimits}).DecodeResource(body, &fresh)
 		if !sameBatch(&first, &fresh) {
 			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
 		}
@@ -110,16 +118,18 @@ func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uin
 	} else if b.NodePoint != (sample.Point{}) {
 		t.Fatalf("no node reading, yet NodePoint = %+v", b.NodePoint)
 	}
-	if len(b.Containers) > d.MaxContainers {
-		t.Fatalf("%d containers, above the cap of %d", len(b.Containers), d.MaxContainers)
+	if len(b.Containers) > d.maxContainers() {
+		t.Fatalf("%d containers, above the cap of %d", len(b.Containers), d.maxContainers())
 	}
 	seen := make(map[containerKey]bool, len(b.Containers))
+	pods := make(map[containerKey]bool)
 	for _, c := range b.Containers {
 		for _, name := range []string{c.Namespace, c.Pod, c.Name} {
-			if !validName([]byte(name)) {
+			if _, ok := checkName([]byte(name), false, d.maxNameLength()); !ok {
 				t.Fatalf("container %+v has a bad name %q", c, name)
 			}
 		}
+		pods[containerKey{namespace: c.Namespace, pod: c.Pod}] = true
 		if c.TimestampMs <= 0 || c.StartTimeMs < 0 {
 			t.Fatalf("container %+v has a bad timestamp", c)
 		}
@@ -128,6 +138,9 @@ func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uin
 			t.Fatalf("container %+v appears twice", k)
 		}
 		seen[k] = true
+	}
+	if len(pods) > d.maxPods() {
+		t.Fatalf("%d pods, above the cap of %d", len(pods), d.maxPods())
 	}
 	for _, n := range b.Skipped {
 		skips += uint64(n)

@@ -168,7 +168,10 @@ func (d *Decoder) labels(s []byte, ls *labelSet) ([]byte, string) {
 				return nil, "repeated label"
 			}
 			ls.has |= bit
-			if escaped {
+			// A value too long for a name however it unescapes (an escape
+			// is two bytes for one) stays raw: lookup refuses it by its
+			// length, without copying a hostile megabyte into scratch.
+			if escaped && len(raw) <= 2*d.maxNameLength() {
 				raw = d.unescape(raw)
 			}
 			*dst = raw

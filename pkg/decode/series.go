@@ -9,11 +9,6 @@ import (
 // pauseContainer is the container name some runtimes give a pod's sandbox.
 const pauseContainer = "POD"
 
-// maxNameLen is the longest namespace, pod or container name kept: the
-// longest Kubernetes object name (a DNS subdomain). Longer values cannot be
-// real names and would only bloat the intern table.
-const maxNameLen = 253
-
 // The first occurrence of a series decides, whatever its content: a later
 // occurrence is a duplicate even when the first was rejected, so the result
 // never depends on which of two conflicting readings came last.
@@ -140,11 +135,19 @@ func (d *Decoder) lookup(ls *labelSet) (*entry, sample.SkipReason) {
 		}
 	}
 
-	if (!okNS && !validName(ls.namespace)) || (!okPod && !validName(ls.pod)) || (!okName && !validName(ls.container)) {
-		return nil, sample.SkipMalformed
+	// A name already interned was checked when it was first kept.
+	maxLen := d.maxNameLength()
+	if reason, ok := checkName(ls.namespace, okNS, maxLen); !ok {
+		return nil, reason
 	}
-	if len(d.entries) >= d.maxContainers() {
-		return nil, sample.SkipTooMany
+	if reason, ok := checkName(ls.pod, okPod, maxLen); !ok {
+		return nil, reason
+	}
+	if reason, ok := checkName(ls.container, okName, maxLen); !ok {
+		return nil, reason
+	}
+	if reason, ok := d.admit(ns, pod, okNS && okPod); !ok {
+		return nil, reason
 	}
 	if !okNS {
 		ns = d.internNew(ls.namespace)
@@ -158,6 +161,7 @@ func (d *Decoder) lookup(ls *labelSet) (*entry, sample.SkipReason) {
 	i := len(d.entries)
 	d.entries = append(d.entries, entry{c: sample.Container{Namespace: ns, Pod: pod, Name: name}})
 	d.index[containerKey{ns, pod, name}] = i
+	d.added(&d.entries[i].c)
 	d.cursor = i + 1
 	return &d.entries[i], 0
 }
@@ -168,19 +172,30 @@ func (d *Decoder) internNew(b []byte) string {
 	return s
 }
 
-// validName accepts what could be a Kubernetes name, loosely: the API server
-// validates names, the decoder only keeps out what would corrupt a table or
-// a JSON response (over-long values, control bytes, broken UTF-8).
-func validName(b []byte) bool {
-	if len(b) == 0 || len(b) > maxNameLen {
-		return false
+// checkName accepts what could be a Kubernetes name, loosely: the API
+// server validates names, the decoder only keeps out what would bloat or
+// corrupt a table or a JSON response: a name longer than maxLen
+// (SkipNameTooLong), control bytes or broken UTF-8 (SkipMalformed). A name
+// already interned passed when it was first kept.
+func checkName(b []byte, interned bool, maxLen int) (sample.SkipReason, bool) {
+	if interned {
+		return 0, true
+	}
+	if len(b) > maxLen {
+		return sample.SkipNameTooLong, false
+	}
+	if len(b) == 0 {
+		return sample.SkipMalformed, false
 	}
 	for _, c := range b {
 		if c < 0x20 || c == 0x7f {
-			return false
+			return sample.SkipMalformed, false
 		}
 	}
-	return utf8.Valid(b)
+	if !utf8.Valid(b) {
+		return sample.SkipMalformed, false
+	}
+	return 0, true
 }
 
 // checkCPUTimestamp applies the timestamp rules every CPU series shares. It

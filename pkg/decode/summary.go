@@ -49,10 +49,12 @@ type pendingContainer struct {
 //
 // Each dropped node or container counts once, under the first that applies
 // of: a name missing or empty (SkipMissingLabel, or SkipMalformed when it is
-// not a string), a name that is not a plausible Kubernetes name
-// (SkipMalformed), a container met before in the body (SkipDuplicate: the
-// first occurrence decides, even when it was dropped), one more container
-// than MaxContainers (SkipTooMany), then its reading: a member of the wrong
+// not a string), a name longer than MaxNameLength (SkipNameTooLong), a name
+// that is not otherwise a plausible Kubernetes name (SkipMalformed), a pod
+// past MaxPods (SkipTooManyPods), a container past MaxContainers or of a pod
+// that lost one to it (SkipTooMany: pods are kept whole, see Limits), a
+// container met before in the body (SkipDuplicate: the first occurrence
+// decides, even when it was dropped), then its reading: a member of the wrong
 // JSON type or a key given twice (SkipMalformed), a value that is negative,
 // not an integer, out of range or a time not after 1970 (SkipInvalidValue),
 // a CPU counter without its time (SkipMissingTimestamp), a cpu, memory,
@@ -98,6 +100,10 @@ func (d *Decoder) DecodeSummary(body []byte, b *sample.Batch) error {
 		s.end()
 	}
 	d.stack, d.key = s.stack[:0], s.key[:0]
+	// Pending names alias the body: dropping them lets the body go, however
+	// large it was, rather than have the Decoder pin it until the slots are
+	// overwritten.
+	clear(d.pending[:cap(d.pending)])
 
 	d.finish(b)
 	if !s.ok() {
@@ -177,6 +183,7 @@ func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
 	d.pending = d.pending[:0]
 	var namespace, name []byte
 	var keys, podBad uint8
+	overflow := false
 	s.enter('}')
 	for first := true; ; {
 		key, ok := s.member(&first)
@@ -202,10 +209,22 @@ func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
 		} else {
 			// A repeated containers member is still read, so that its
 			// containers are counted.
-			d.summaryContainers(s, b)
+			if !d.summaryContainers(s, b) {
+				overflow = true
+			}
 		}
 	}
 	if !s.ok() {
+		return
+	}
+	if overflow {
+		// The pod has more containers than a whole response may keep, so
+		// it cannot be kept whole: none of it is.
+		for i := range d.pending {
+			if string(d.pending[i].name) != pauseContainer {
+				b.Skip(sample.SkipTooMany)
+			}
+		}
 		return
 	}
 	if len(namespace) == 0 || len(name) == 0 {
@@ -255,10 +274,12 @@ func (d *Decoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
 	return bad
 }
 
-// summaryContainers reads a pod's containers array into d.pending.
-func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) {
+// summaryContainers reads a pod's containers array into d.pending. It
+// reports false when some did not fit under MaxContainers.
+func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
+	fit = true
 	if !enterArray(s, b) {
-		return
+		return fit
 	}
 	for first := true; s.element(&first); {
 		switch {
@@ -271,11 +292,13 @@ func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) {
 			// bound what waits for the pod's end.
 			s.skip()
 			b.Skip(sample.SkipTooMany)
+			fit = false
 		default:
 			d.pending = append(d.pending, pendingContainer{})
 			d.summaryContainer(s, &d.pending[len(d.pending)-1])
 		}
 	}
+	return fit
 }
 
 // summaryContainer reads one container object into pc.

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,11 +26,18 @@ func FuzzDecodeSummary(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Add(summaryBody(f, 2, 2))
+	// Over fuzzLimits: pods, containers (in whole pods) and names.
+	f.Add(summaryBody(f, 7, 2))
+	f.Add(summaryBody(f, 5, 4))
+	long := sCtr(`"name":"`+strings.Repeat("c", 81)+`"`, sumCPUM, sumMemM)
+	longEscaped := sCtr(`"name":"`+strings.Repeat(`\u0063`, 80)+`"`, sumCPUM, sumMemM)
+	f.Add([]byte(sDoc("", sPod(long))))
+	f.Add([]byte(sDoc("", sPod(longEscaped))))
 	for _, fx := range summaryFixtures(f) {
 		f.Add(fx)
 	}
 
-	d := &Decoder{MaxContainers: 16}
+	d := &Decoder{Limits: fuzzLimits}
 	var first, second sample.Batch
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Decode a copy that is clobbered afterwards: any string aliasing
@@ -65,7 +73,7 @@ func FuzzDecodeSummary(f *testing.F) {
 			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
 		}
 		var fresh sample.Batch
-		_ = (&Decoder{MaxContainers: 16}).DecodeSummary(body, &fresh)
+		_ = (&Decoder{Limits: fuzzLimits}).DecodeSummary(body, &fresh)
 		if !sameBatch(&first, &fresh) {
 			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
 		}

@@ -211,11 +211,11 @@ func TestDecodeSummary(t *testing.T) {
 	f(`{"\u0070ods":[`+sPod(sC)+`]}`, want{containers: sComplete})
 	f(sDoc("", sPod(sCtr(`"name":"c"`, `"cpu":{"time":"\u0032024-11-25T10:20:00Z","usageCoreNanoSeconds":1000000000}`, sumMemM))),
 		want{containers: sComplete})
-	long := strings.Repeat("a", maxNameLen)
+	long := strings.Repeat("a", DefaultMaxNameLength)
 	f(sDoc("", sPod(withName(`"`+long+`"`))), want{containers: []sample.Container{named(long)}})
-	f(sDoc("", sPod(withName(`"`+long+`a"`))), want{skip: skips(malformed, 1)})
-	f(sDoc("", sPod(withName(`"`+strings.Repeat(`\u0061`, maxNameLen)+`"`))), want{containers: []sample.Container{named(long)}})
-	f(sDoc("", sPod(withName(`"`+strings.Repeat(`\u0061`, maxNameLen+1)+`"`))), want{skip: skips(malformed, 1)})
+	f(sDoc("", sPod(withName(`"`+long+`a"`))), want{skip: skips(sample.SkipNameTooLong, 1)})
+	f(sDoc("", sPod(withName(`"`+strings.Repeat(`\u0061`, DefaultMaxNameLength)+`"`))), want{containers: []sample.Container{named(long)}})
+	f(sDoc("", sPod(withName(`"`+strings.Repeat(`\u0061`, DefaultMaxNameLength+1)+`"`))), want{skip: skips(sample.SkipNameTooLong, 1)})
 
 	// Duplicates: the first occurrence decides.
 	f(sDoc("", sPod(sC, sC)), want{containers: sComplete, skip: skips(duplicate, 1)})
@@ -284,7 +284,7 @@ func TestDecodeSummaryFormats(t *testing.T) {
 }
 
 func TestDecodeSummaryTooMany(t *testing.T) {
-	d := &Decoder{MaxContainers: 2}
+	d := &Decoder{Limits: Limits{MaxContainers: 2}}
 	var pods []string
 	for _, pod := range []string{"p1", "p2", "p3"} {
 		pods = append(pods, strings.Replace(sPod(sC, sC), `"name":"p"`, `"name":"`+pod+`"`, 1))
@@ -296,11 +296,11 @@ func TestDecodeSummaryTooMany(t *testing.T) {
 	if got := len(d.intern); got != 4 {
 		t.Errorf("intern table holds %d names, want 4 (n, p1, p2, c)", got)
 	}
-	// One pod with more containers than the cap does not queue them all.
+	// One pod with more containers than the cap does not queue them all,
+	// and cannot be kept whole.
 	many := strings.Repeat(sC+",", 9) + sC
 	checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON, sDoc("", sPod(many)), want{
-		containers: sComplete,
-		skip:       skips(sample.SkipDuplicate, 1, sample.SkipTooMany, 8),
+		skip: skips(sample.SkipTooMany, 10),
 	})
 	if cap(d.pending) > 8 {
 		t.Errorf("pending holds room for %d containers, want at most a few beyond the cap of 2", cap(d.pending))
@@ -308,11 +308,19 @@ func TestDecodeSummaryTooMany(t *testing.T) {
 
 	var zero Decoder
 	var b sample.Batch
-	if err := zero.DecodeSummary(summaryBody(t, DefaultMaxContainers/2+1, 2), &b); err != nil {
+	// Pods come whole in the Summary API: the cap falls in the last pod,
+	// whose first container was kept and is dropped at the end.
+	if err := zero.DecodeSummary(summaryBody(t, DefaultMaxContainers/3+1, 3), &b); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Containers) != DefaultMaxContainers || b.Skipped[sample.SkipTooMany] != 2 {
-		t.Errorf("got %d containers, %d too many; want %d, 2", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers)
+	if len(b.Containers) != DefaultMaxContainers-1 || b.Skipped[sample.SkipTooMany] != 3 {
+		t.Errorf("got %d containers, %d too many; want %d, 3", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers-1)
+	}
+	if err := zero.DecodeSummary(summaryBody(t, DefaultMaxPods+1, 2), &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Containers) != 2*DefaultMaxPods || b.Skipped[sample.SkipTooManyPods] != 2 || b.Skipped[sample.SkipTooMany] != 0 {
+		t.Errorf("got %d containers, skipped %v; want %d, 2 too many pods", len(b.Containers), b.Skipped, 2*DefaultMaxPods)
 	}
 }
 

@@ -185,7 +185,7 @@ func (d *Decoder) stringValue(s *scanner) ([]byte, uint8) {
 	if !escaped {
 		return raw, 0
 	}
-	if len(raw) > 6*maxNameLen {
+	if len(raw) > 6*d.maxNameLength() {
 		// Too long for a name however it unescapes (no escape is longer
 		// than six bytes): lookup refuses it without the copy.
 		return raw, 0

@@ -69,8 +69,16 @@ const (
 	// SkipMissingLabel: a container series lacked its namespace, pod or
 	// container label.
 	SkipMissingLabel
-	// SkipTooMany: the response held more series than the decoder accepts.
+	// SkipTooMany: the container would take the response past the
+	// decoder's cap on containers per node, or belongs to a pod that lost a
+	// container to that cap (pods are kept whole or not at all).
 	SkipTooMany
+	// SkipTooManyPods: the container's pod would take the response past the
+	// decoder's cap on pods per node.
+	SkipTooManyPods
+	// SkipNameTooLong: a namespace, pod or container name is longer than the
+	// decoder's cap on name length.
+	SkipNameTooLong
 	// NumSkipReasons is the number of reasons; not a reason itself.
 	NumSkipReasons
 )
@@ -83,6 +91,8 @@ var skipReasonNames = [NumSkipReasons]string{
 	SkipIncomplete:       "incomplete",
 	SkipMissingLabel:     "missing_label",
 	SkipTooMany:          "too_many_series",
+	SkipTooManyPods:      "too_many_pods",
+	SkipNameTooLong:      "name_too_long",
 }
 
 // String returns the reason's metric label value.
