@@ -44,8 +44,11 @@ type shard struct {
 	pods     []podState
 	freePods []int32
 	podSlots map[podKey]int32
-	livePods int
-	liveCtrs int
+	// podSlotsPeak is the most entries podSlots has held since it was
+	// made: a map never gives back its buckets, so shrink replaces it.
+	podSlotsPeak int
+	livePods     int
+	liveCtrs     int
 
 	// added and removed collect this write's pod slot changes for the
 	// store's index; they are scratch, reused across writes.
@@ -128,11 +131,12 @@ func (sh *shard) write(b *sample.Batch, nowMs int64) {
 			pi = sh.podSlot(c.Namespace, c.Pod)
 			sh.pods[pi].seen = sh.gen
 		}
-		si := sh.containerSlot(pi, c.Name)
+		si := sh.containerSlot(pi, c.Name, b.Containers[i+1:])
 		sh.series[si].seen = sh.gen
 		sh.ring(si).push(&sh.series[si], c.Point, c.StartTimeMs, nowMs)
 	}
 	sh.dropUnseen()
+	sh.shrink()
 	sh.publish(nowMs)
 }
 
@@ -155,21 +159,22 @@ func (sh *shard) podSlot(namespace, name string) int32 {
 	p.gen++
 	p.containers = p.containers[:0]
 	sh.podSlots[key] = pi
+	sh.podSlotsPeak = max(sh.podSlotsPeak, len(sh.podSlots))
 	sh.livePods++
 	sh.added = append(sh.added, pi)
 	return pi
 }
 
 // containerSlot returns the series slot of the pod's container, creating it
-// when new.
-func (sh *shard) containerSlot(pi int32, name string) int32 {
+// when new. rest is what follows the container in the batch being written.
+func (sh *shard) containerSlot(pi int32, name string, rest []sample.Container) int32 {
 	p := &sh.pods[pi]
 	for _, si := range p.containers {
 		if sh.series[si].name == name {
 			return si
 		}
 	}
-	si := sh.allocSeries()
+	si := sh.allocSeries(rest)
 	sh.series[si] = series{name: name}
 	at, _ := slices.BinarySearchFunc(p.containers, name, func(slot int32, name string) int {
 		switch n := sh.series[slot].name; {
@@ -185,7 +190,17 @@ func (sh *shard) containerSlot(pi int32, name string) int32 {
 	return si
 }
 
-func (sh *shard) allocSeries() int32 {
+// allocSeries returns a free series slot. rest is what follows the new
+// container in the batch being written.
+func (sh *shard) allocSeries(rest []sample.Container) int32 {
+	if len(sh.freeSeries) == 0 && len(sh.series) == cap(sh.series) {
+		// write made room for the whole batch, so every slot taken means
+		// some are held by containers the batch no longer has: free those
+		// now rather than grow to hold the node's old and new containers
+		// side by side. Without this, a kubelet that renames all of its
+		// containers every scrape would keep twice its cap in rings.
+		sh.reclaim(rest)
+	}
 	if n := len(sh.freeSeries); n > 0 {
 		si := sh.freeSeries[n-1]
 		sh.freeSeries = sh.freeSeries[:n-1]
@@ -213,6 +228,29 @@ func (sh *shard) growSeries(slots int) {
 	sh.series, sh.points = s, points
 }
 
+// reclaim frees, in the middle of a write, the series of containers that
+// are neither already written nor in rest, the remainder of the batch.
+func (sh *shard) reclaim(rest []sample.Container) {
+	for i := range rest {
+		c := &rest[i]
+		pi, ok := sh.podSlots[podKey{c.Namespace, c.Pod}]
+		if !ok {
+			continue
+		}
+		for _, si := range sh.pods[pi].containers {
+			if sh.series[si].name == c.Name {
+				sh.series[si].seen = sh.gen
+				break
+			}
+		}
+	}
+	for pi := range sh.pods {
+		if p := &sh.pods[pi]; p.live {
+			sh.keepSeen(p)
+		}
+	}
+}
+
 // dropUnseen removes the pods and containers absent from the latest batch:
 // the kubelet no longer runs them.
 func (sh *shard) dropUnseen() {
@@ -225,16 +263,68 @@ func (sh *shard) dropUnseen() {
 			sh.removePod(int32(pi))
 			continue
 		}
-		kept := p.containers[:0]
-		for _, si := range p.containers {
-			if sh.series[si].seen == sh.gen {
-				kept = append(kept, si)
-			} else {
-				sh.freeSeriesSlot(si)
-			}
-		}
-		p.containers = kept
+		sh.keepSeen(p)
 	}
+}
+
+// keepSeen frees the pod's series that the current write has not seen.
+func (sh *shard) keepSeen(p *podState) {
+	kept := p.containers[:0]
+	for _, si := range p.containers {
+		if sh.series[si].seen == sh.gen {
+			kept = append(kept, si)
+		} else {
+			sh.freeSeriesSlot(si)
+		}
+	}
+	if cap(kept) > 4*len(kept)+podSlack {
+		// A pod that once reported many containers gives the room back.
+		kept = slices.Clone(kept)
+	}
+	p.containers = kept
+}
+
+// Slack under which shrink and keepSeen leave spare room alone: reallocating
+// would cost more than it frees.
+const (
+	podSlack    = 8
+	seriesSlack = 64
+)
+
+// shrink gives back what a spike left behind once the node holds far fewer
+// containers or pods than its arrays and maps have room for: after one odd
+// response, or a hostile kubelet that claimed thousands of containers and
+// went quiet, the node would otherwise hold its peak for as long as it
+// lives. Series slots are repacked (pod slots cannot move: the store's index
+// points at them).
+func (sh *shard) shrink() {
+	if sh.podSlotsPeak > 4*sh.livePods+seriesSlack {
+		slots := make(map[podKey]int32, sh.livePods)
+		for k, pi := range sh.podSlots {
+			slots[k] = pi
+		}
+		sh.podSlots, sh.podSlotsPeak = slots, len(slots)
+	}
+	if cap(sh.series) <= 4*sh.liveCtrs+seriesSlack {
+		return
+	}
+	per := 3 * sh.cfg.capacity
+	points := slices.Grow([]uint64(nil), (sh.liveCtrs+seriesSlack/4)*per)
+	points = points[:cap(points)/per*per]
+	series := make([]series, 0, len(points)/per)
+	for pi := range sh.pods {
+		p := &sh.pods[pi]
+		if !p.live {
+			continue
+		}
+		for k, si := range p.containers {
+			to := len(series)
+			series = append(series, sh.series[si])
+			copy(points[to*per:(to+1)*per], sh.points[int(si)*per:(int(si)+1)*per])
+			p.containers[k] = int32(to)
+		}
+	}
+	sh.series, sh.points, sh.freeSeries = series, points, nil
 }
 
 func (sh *shard) removePod(pi int32) {
@@ -247,6 +337,9 @@ func (sh *shard) removePod(pi int32) {
 	sh.removed = append(sh.removed, removedPod{key, podLoc{sh, pi, p.gen}})
 	p.namespace, p.name, p.live = "", "", false
 	p.containers = p.containers[:0]
+	if cap(p.containers) > podSlack {
+		p.containers = nil
+	}
 	sh.freePods = append(sh.freePods, pi)
 	sh.livePods--
 }
@@ -279,6 +372,13 @@ func (sh *shard) publish(nowMs int64) {
 	}
 	points += int64(sh.node.count)
 
+	// A recycled snapshot sized for an earlier spike is let go.
+	if cap(snap.pods) > 4*len(sh.pods)+seriesSlack {
+		snap.pods = nil
+	}
+	if cap(snap.containers) > 4*sh.liveCtrs+seriesSlack {
+		snap.containers = nil
+	}
 	snap.pods = slices.Grow(snap.pods[:0], len(sh.pods))[:len(sh.pods)]
 	snap.containers = slices.Grow(snap.containers[:0], sh.liveCtrs)
 	for pi := range sh.pods {

@@ -150,6 +150,10 @@ func (s *Store) syncIndex(sh *shard) {
 	clear(sh.removed)
 	sh.removed = sh.removed[:0]
 	sh.added = sh.added[:0]
+	// Scratch sized by a spike of pods is let go.
+	if cap(sh.removed)+cap(sh.added) > 4*sh.livePods+seriesSlack {
+		sh.removed, sh.added = nil, nil
+	}
 }
 
 // DeleteNode forgets the node and all pods it holds, for an informer's
