@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ringmetrics/ringmetrics/test/cluster"
@@ -65,4 +67,26 @@ func GetText(client *http.Client, url string) (string, int, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return string(body), resp.StatusCode, err
+}
+
+// MetricValue reads one series from a server's Prometheus /metrics page:
+// name with labels exactly as exposed (`a{b="c"}`), or name alone.
+func MetricValue(client *http.Client, serverURL, name, labels string) (float64, error) {
+	body, code, err := GetText(client, serverURL+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	if code != http.StatusOK {
+		return 0, fmt.Errorf("GET %s/metrics: status %d", serverURL, code)
+	}
+	prefix := name + " "
+	if labels != "" {
+		prefix = name + "{" + labels + "} "
+	}
+	for line := range strings.SplitSeq(body, "\n") {
+		if value, ok := strings.CutPrefix(line, prefix); ok {
+			return strconv.ParseFloat(value, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s/metrics has no %s", serverURL, strings.TrimSpace(prefix))
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,25 +95,11 @@ func checkNoSpike(t *testing.T) {
 // label text between the braces, "" for none.
 func metric(t *testing.T, name, labels string) float64 {
 	t.Helper()
-	body, code, err := bed.GetText(admin(t), env.rm.URL()+"/metrics")
-	if err != nil || code != http.StatusOK {
-		t.Fatalf("GET /metrics: %d %v", code, err)
+	v, err := bed.MetricValue(admin(t), env.rm.URL(), name, labels)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prefix := name + " "
-	if labels != "" {
-		prefix = name + "{" + labels + "} "
-	}
-	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, prefix) {
-			v, err := strconv.ParseFloat(strings.TrimPrefix(line, prefix), 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return v
-		}
-	}
-	t.Fatalf("/metrics has no %s", prefix)
-	return 0
+	return v
 }
 
 // logLines counts ringmetrics log lines, from byte offset on, containing
