@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	Servable func(node string) bool
 	// Metrics may be nil.
 	Metrics *Metrics
+	// Limits bound what one node's response may make the decoder and the
+	// store keep; zero fields take decode's defaults.
+	Limits decode.Limits
 }
 
 // readyAttempts is how many scrapes of a node readiness waits for at most: a
@@ -130,6 +134,7 @@ func (s *Scraper) UpsertNode(node *corev1.Node) {
 		return
 	}
 	l := newNodeLoop(node.Name, s.offset(node.Name))
+	l.decoder.Limits = s.cfg.Limits
 	l.target.Store(t)
 	s.loops[node.Name] = l
 	if s.runCtx != nil {

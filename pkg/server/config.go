@@ -8,6 +8,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/rest"
 
+	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 )
 
@@ -30,6 +31,8 @@ type Config struct {
 	CPUWindow        time.Duration
 	// NodeSelector is a label selector string; empty selects every node.
 	NodeSelector string
+	// Limits bound what one kubelet response may make ringmetrics keep.
+	Limits decode.Limits
 }
 
 type completedConfig struct {

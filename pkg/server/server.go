@@ -108,6 +108,7 @@ func (c CompletedConfig) New() (*Server, error) {
 			return ok
 		},
 		Metrics: s.metrics,
+		Limits:  c.Limits,
 	})
 	if nodeHandler, err = nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ type Options struct {
 	Features       *genericoptions.FeatureOptions
 	Logging        *logs.Options
 	Kubelet        *KubeletOptions
+	Limits         *LimitOptions
 	InFlight       *InFlightOptions
 
 	Kubeconfig       string
@@ -57,6 +58,7 @@ func NewOptions() *Options {
 		Features:         genericoptions.NewFeatureOptions(),
 		Logging:          logs.NewOptions(),
 		Kubelet:          NewKubeletOptions(),
+		Limits:           NewLimitOptions(),
 		InFlight:         NewInFlightOptions(),
 		MetricResolution: 15 * time.Second,
 		History:          15 * time.Minute,
@@ -81,6 +83,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "Print the version and exit.")
 
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
+	o.Limits.AddFlags(fss.FlagSet("kubelet client"))
 	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
 	o.InFlight.AddFlags(fss.FlagSet("secure serving"))
 	o.Authentication.AddFlags(fss.FlagSet("authentication"))
@@ -123,6 +126,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
 	errs = append(errs, o.Kubelet.Validate()...)
+	errs = append(errs, o.Limits.Validate()...)
 	errs = append(errs, o.InFlight.Validate()...)
 	if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil {
 		errs = append(errs, err)
@@ -189,6 +193,7 @@ func (o *Options) Config() (*server.Config, error) {
 		Endpoint:         scraper.Endpoint(o.Kubelet.Endpoint),
 		ViaAPIServer:     o.Kubelet.ViaAPIServer,
 		MaxResponseBytes: o.Kubelet.MaxResponseBytes,
+		Limits:           o.Limits.Limits(),
 		ScrapeTimeout:    o.Kubelet.RequestTimeout,
 		Resolution:       o.MetricResolution,
 		History:          o.History,
