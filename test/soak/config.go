@@ -106,19 +106,19 @@ func Default() Config {
 	}
 }
 
-// Short is the version make test runs: 50 nodes × 10 pods at 2s for 80s,
+// Short is the version make test runs: 50 nodes × 10 pods at 2s for 60s,
 // the clients' intervals scaled by 2s/15s (GETs stay at 100/s), a history
-// of 60 points as the default one has at 15s, then 30s of overload.
+// of 60 points as the default one has at 15s, then 20s of overload.
 func Short() Config {
 	c := Default()
 	c.Nodes, c.PodsPerNode, c.Namespaces = 50, 10, 50
 	c.Resolution = 2 * time.Second
 	c.History = 60 * c.Resolution
-	c.Duration, c.SampleEvery, c.FlatWindow = 80*time.Second, 10*time.Second, 40*time.Second
+	c.Duration, c.SampleEvery, c.FlatWindow = 60*time.Second, 10*time.Second, 30*time.Second
 	c.HPAInterval = c.Resolution
 	c.TopInterval = c.Resolution * 10 / 15
 	c.GetPods = 100
-	c.Overload.Duration = 30 * time.Second
+	c.Overload.Duration = 20 * time.Second
 	return c
 }
 

@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 
-	args := []string{"--profiling=false"}
+	var args []string
 	if cfg.History > 0 {
 		args = append(args, "--history="+cfg.History.String())
 	}

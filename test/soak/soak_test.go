@@ -14,7 +14,7 @@ import (
 )
 
 // TestShortSoak runs the soak and overload phases at 50 nodes × 10 pods and
-// 2s for 80s + 30s, and holds ringmetrics to every criterion of the full
+// 2s for 60s + 20s, and holds ringmetrics to every criterion of the full
 // run (see Short for how they scale).
 func TestShortSoak(t *testing.T) {
 	dir := t.TempDir()

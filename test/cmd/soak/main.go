@@ -42,7 +42,7 @@ func run() error {
 		values      = flag.String("chart-values", "charts/ringmetrics/values.yaml", "the chart values whose resources.requests.memory the overload phase is held to")
 		command     = flag.String("command", "", "command line recorded in the report (default this process's)")
 		firstIP     = flag.String("first-ip", "127.63.0.1", "loopback address of node 0, away from the other harnesses' ranges")
-		short       = flag.Bool("short", false, "the short run make test runs (50 nodes × 10 pods, 2s, 80s + 30s)")
+		short       = flag.Bool("short", false, "the short run make test runs (50 nodes × 10 pods, 2s, 60s + 20s)")
 	)
 	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "simulated nodes")
 	flag.IntVar(&cfg.PodsPerNode, "pods", cfg.PodsPerNode, "pods per node")
