@@ -42,6 +42,7 @@ func run() error {
 		values      = flag.String("chart-values", "charts/ringmetrics/values.yaml", "the chart values whose resources.requests.memory the overload phase is held to")
 		command     = flag.String("command", "", "command line recorded in the report (default this process's)")
 		firstIP     = flag.String("first-ip", "127.63.0.1", "loopback address of node 0, away from the other harnesses' ranges")
+		extra       = flag.String("ringmetrics-args", "", "space-separated flags added to ringmetrics's, such as --max-cluster-list-requests-inflight=0")
 		short       = flag.Bool("short", false, "the short run make test runs (50 nodes × 10 pods, 2s, 60s + 20s)")
 	)
 	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "simulated nodes")
@@ -55,6 +56,7 @@ func run() error {
 	if *short {
 		cfg = soak.Short()
 	}
+	cfg.ExtraArgs = strings.Fields(*extra)
 	log.SetFlags(log.Ltime)
 	if _, err := bench.RaiseOpenFiles(); err != nil {
 		return fmt.Errorf("raising the open-file limit: %w", err)
