@@ -44,8 +44,12 @@ vet:
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
+# ./pkg/... runs under the race detector (scrape loops, store readers and
+# writers, the API's pooled buffers all run concurrently); it replaces a plain
+# run rather than repeating it. -race needs cgo, so a C compiler (gcc).
 unit:
-	$(GO) test -count=1 ./pkg/... ./cmd/...
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./pkg/...
+	$(GO) test -count=1 ./cmd/...
 
 # End-to-end tests drive real binaries; one package at a time so two control
 # planes do not fight over the machine's two cores.
