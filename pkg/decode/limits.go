@@ -37,8 +37,10 @@ const (
 // SkipNameTooLong. Keeping the first N is the cheapest rule that is both
 // bounded and deterministic: the kubelet writes series in a stable order
 // (sorted by labels), so the same pods are kept scrape after scrape rather
-// than a churning subset, and a node over the cap still serves most of its
-// pods instead of none.
+// than a churning subset. The kubelet's text orders series by container
+// name before pod, so a node far over the cap there may keep few pods whole,
+// or none: serving none of a pod beats serving part of it, and no real node
+// comes near the defaults.
 type Limits struct {
 	// MaxContainers bounds the distinct containers kept per response.
 	MaxContainers int
