@@ -1,14 +1,21 @@
 package scraper
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
 // TestLimitsReachDecoders checks that every node's decoder gets the
@@ -26,6 +33,56 @@ func TestLimitsReachDecoders(t *testing.T) {
 		}
 		if l.decoder.Limits != limits {
 			t.Errorf("%s: decoder limits %+v, want %+v", name, l.decoder.Limits, limits)
+		}
+	}
+}
+
+// TestHostileNodeCounted scrapes a kubelet that claims more pods than the
+// limit and a name past the name cap, through the real client, loop and
+// decoder: the batch written holds what the limits allow and every skip is
+// in ringmetrics_scraper_samples_skipped_total.
+func TestHostileNodeCounted(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "node_cpu_usage_seconds_total 1 1000\nnode_memory_working_set_bytes 1000 1000\n")
+		for _, metric := range []string{"container_cpu_usage_seconds_total", "container_memory_working_set_bytes"} {
+			for p := range 7 {
+				fmt.Fprintf(w, "%s{container=\"c\",namespace=\"ns\",pod=\"p%d\"} 1 1000\n", metric, p)
+			}
+			fmt.Fprintf(w, "%s{container=\"c\",namespace=\"ns\",pod=\"%s\"} 1 1000\n", metric, long)
+		}
+	}))
+	defer srv.Close()
+
+	h := &harness{clock: testingclock.NewFakeClock(time.Unix(1_700_000_000, 0)), store: &fakeStore{writes: map[string][]sample.Batch{}}}
+	metrics := NewMetrics(func() float64 { return 0 })
+	h.scraper = New(Config{
+		Resolution: 10 * time.Second,
+		Timeout:    2 * time.Second,
+		Resolver:   TargetResolver{AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, UseNodeStatusPort: true, Port: 1},
+		Client:     NewKubeletClient(srv.Client().Transport, 1<<20),
+		Store:      h.store,
+		Clock:      h.clock,
+		HasSynced:  func() bool { return true },
+		Metrics:    metrics,
+		Limits:     decode.Limits{MaxPods: 3, MaxNameLength: 63},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.scraper.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h.scraper.UpsertNode(nodeAt("hostile", srv.URL))
+	h.advance(t, 2*time.Second, func() bool { return h.store.count("hostile") == 1 })
+
+	h.store.mu.Lock()
+	got := h.store.writes["hostile"][0]
+	h.store.mu.Unlock()
+	if !got.HasNode || len(got.Containers) != 3 {
+		t.Fatalf("batch = %+v, want the node and 3 containers", got)
+	}
+	for reason, want := range map[string]float64{"too_many_pods": 4 * 2, "name_too_long": 2, "too_many_series": 0} {
+		if n := testutil.ToFloat64(metrics.skipped.WithLabelValues(reason)); n != want {
+			t.Errorf("samples_skipped_total{reason=%q} = %v, want %v", reason, n, want)
 		}
 	}
 }
