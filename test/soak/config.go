@@ -116,7 +116,7 @@ func Short() Config {
 	c.History = 60 * c.Resolution
 	c.Duration, c.SampleEvery, c.FlatWindow = 60*time.Second, 10*time.Second, 30*time.Second
 	c.HPAInterval = c.Resolution
-	c.TopInterval = c.Resolution * 10 / 15
+	c.TopInterval = (c.Resolution * 10 / 15).Round(100 * time.Millisecond)
 	c.GetPods = 100
 	c.Overload.Duration = 20 * time.Second
 	return c
