@@ -50,6 +50,8 @@ func run() error {
 	flag.DurationVar(&cfg.Resolution, "resolution", cfg.Resolution, "ringmetrics --metric-resolution")
 	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "the soak phase")
 	flag.DurationVar(&cfg.Overload.Duration, "overload", cfg.Overload.Duration, "the overload phase")
+	flag.DurationVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "how often RSS and goroutines are sampled")
+	flag.DurationVar(&cfg.FlatWindow, "flat-window", cfg.FlatWindow, "the last part of the soak phase whose samples must be flat")
 	flag.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the bed's files (default a new temporary directory)")
 	flag.BoolVar(&cfg.KeepWorkDir, "keep", false, "keep the bed's files (etcd data, logs)")
 	flag.Parse()
