@@ -50,7 +50,7 @@ func run(ctx context.Context, o *options.Options) error {
 	defer logs.FlushLogs()
 	// From -v=8 client-go logs whole request bodies, and delegated
 	// authentication posts every caller's bearer token in one.
-	klog.SetLogFilter(redact.LogFilter{})
+	redact.Install()
 	klog.InfoS("Starting ringmetrics", "version", version.Get().GitVersion)
 	cfg, err := o.Config()
 	if err != nil {
