@@ -83,6 +83,11 @@ func setup(dir string) error {
 			Dir: filepath.Join(dir, "cluster"), ControllerManager: true, HPASyncPeriod: 2 * time.Second,
 			// A hardened apiserver: anonymous requests are refused outright.
 			ExtraAPIServerArgs: []string{"--anonymous-auth=false"},
+			// view, edit and admin get their rules (metrics.k8s.io among
+			// them) from the aggregation controller; TestRBACThroughAPIServer.
+			ExtraControllerManagerArgs: []string{
+				"--controllers=horizontal-pod-autoscaler-controller,clusterrole-aggregation-controller",
+			},
 		},
 		Fleet: kubeletsim.Config{
 			Nodes: nodes, PodsPerNode: podsPerNode, Seed: 1, Namespaces: namespaces,
