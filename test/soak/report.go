@@ -53,10 +53,11 @@ func Report(w io.Writer, r *Result, command string, m bench.Machine) error {
 	p("The clients are ordinary users bound to the aggregated metrics reader role (`%s`, `%s`, `%s`, `%s`), not system:masters, which both in-flight limits exempt. "+
 		"Requests through the aggregator go to the kube-apiserver, which proxies them to ringmetrics. Percentiles by nearest rank over the answered requests.\n\n",
 		hpaUser, topUser, getUser, abusiveUser)
-	p("The 429s come from ringmetrics's in-flight limits (defaults unless the flags above set them): `--max-requests-inflight=400` over every request, " +
-		"and `--max-cluster-list-requests-inflight=4` over LISTs of every pod's or node's metrics, which cost about a thousand times an HPA's namespaced LIST. " +
-		"One first-come-first-served pool would give the HPA-like client the abusive client's 429s; API Priority and Fairness would need the cluster's FlowSchemas " +
-		"through informers, counts any LIST of an aggregated server as one seat, and queues before it rejects.\n\n")
+	p("The 429s come from ringmetrics's in-flight limits: `--max-requests-inflight=%s` over every request, "+
+		"and `--max-cluster-list-requests-inflight=%s` over LISTs of every pod's or node's metrics, which cost about a thousand times an HPA's namespaced LIST. "+
+		"One first-come-first-served pool would give the HPA-like client the abusive client's 429s; API Priority and Fairness would need the cluster's FlowSchemas "+
+		"through informers, counts any LIST of an aggregated server as one seat, and queues before it rejects.\n\n",
+		flagValue(r.Args, "--max-requests-inflight", "400 (default)"), flagValue(r.Args, "--max-cluster-list-requests-inflight", "2 (default)"))
 
 	p("## Criteria\n\n| criterion | want | got | |\n|---|---|---|---|\n")
 	for _, c := range r.Checks {
@@ -120,3 +121,14 @@ func redactPaths(args []string) []string {
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// flagValue is the value of the last --name=value in args, or def.
+func flagValue(args []string, name, def string) string {
+	v := def
+	for _, a := range args {
+		if rest, ok := strings.CutPrefix(a, name+"="); ok {
+			v = rest
+		}
+	}
+	return v
+}

@@ -30,10 +30,13 @@ type InFlightOptions struct {
 }
 
 // NewInFlightOptions returns the defaults: the kube-apiserver's 400 for
-// everything, and 4 cluster-wide LISTs (each holds a whole response of
-// every pod in memory while it is written).
+// everything, and 2 cluster-wide LISTs. Each of those holds a whole
+// response of every pod in memory while it is written and keeps a core
+// busy: on the soak bed (1 000 nodes × 30 pods, two cores, 200 abusive
+// clients) 2 kept the HPA-like client's p99 at 376 ms and RSS at 651 MiB,
+// where 4 let it reach 1.13 s and 730 MiB (docs/benchmarks/SOAK*.md).
 func NewInFlightOptions() *InFlightOptions {
-	return &InFlightOptions{MaxRequestsInFlight: 400, MaxClusterListsInFlight: 4}
+	return &InFlightOptions{MaxRequestsInFlight: 400, MaxClusterListsInFlight: 2}
 }
 
 // AddFlags adds the flags to fs.
