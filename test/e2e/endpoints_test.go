@@ -128,7 +128,7 @@ func TestProxyMode(t *testing.T) {
 	}
 	// With the role, the apiserver authorizes the request and answers its
 	// loopback refusal, 400 "address not allowed".
-	waitLog(real, `400 Bad Request`)
+	waitLog(real, `kubelet answered HTTP 400`)
 
 	s := startExtraRingmetrics(t, "ringmetrics-proxy", "--kubelet-via-apiserver", "--kubeconfig="+startNodeProxy(t))
 	checkServesFleet(t, s)
