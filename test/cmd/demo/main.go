@@ -67,13 +67,22 @@ func run(binary string, nodes, pods int, resolution time.Duration, exit bool) er
 	log.Printf("ringmetrics is Available as v1beta1.metrics.k8s.io (%v after start)", time.Since(start).Round(time.Millisecond))
 
 	kubeconfig := b.Cluster.AdminKubeconfig
-	for _, args := range [][]string{{"top", "node"}, {"top", "pod", "-A"}} {
+	kubectl := func(args ...string) error {
 		fmt.Printf("\n$ kubectl %s\n", joinArgs(args))
 		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("kubectl %s: %w", joinArgs(args), err)
 		}
+		return nil
+	}
+	for _, args := range [][]string{{"top", "node"}, {"top", "pod", "-A"}} {
+		if err := kubectl(args...); err != nil {
+			return err
+		}
+	}
+	if err := showHostileNode(ctx, b, rm, kubectl, resolution); err != nil {
+		return err
 	}
 	fmt.Printf("\nThe demo took %v. Try it yourself in another shell:\n\n  export KUBECONFIG=%s\n  kubectl top pod -A --containers\n  kubectl get podmetrics -A\n\n", time.Since(start).Round(time.Millisecond), kubeconfig)
 	if pid := rm.PID(); pid > 0 {
@@ -102,4 +111,32 @@ func joinArgs(args []string) string {
 		out += a
 	}
 	return out
+}
+
+// showHostileNode has a node try to send the scrape, and ringmetrics'
+// kubelet credentials, to another host through its path annotation:
+// ringmetrics refuses, and says so only to an authorized caller.
+func showHostileNode(ctx context.Context, b *bed.Bed, rm *bed.Server, kubectl func(...string) error, resolution time.Duration) error {
+	node := b.Fleet.Nodes()[0].Name
+	fmt.Printf("\nA node that tries to redirect the scrape to a host of its choosing:")
+	if err := kubectl("annotate", "node", node, "--overwrite", "metrics.k8s.io/resource-metrics-path=@127.0.0.1:1/x"); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(2 * resolution):
+	}
+	for _, who := range []struct{ name, user, group string }{{"anonymous", "", ""}, {"cluster-admin", "demo-admin", "system:masters"}} {
+		client, err := bed.DirectClient(b.Cluster, who.user, who.group)
+		if err != nil {
+			return err
+		}
+		body, code, err := bed.GetText(client, rm.URL()+"/debug/scrapes")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nGET %s/debug/scrapes as %s: %d\n%s", rm.URL(), who.name, code, body)
+	}
+	return kubectl("annotate", "node", node, "metrics.k8s.io/resource-metrics-path-")
 }
