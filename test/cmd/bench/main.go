@@ -12,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/netip"
 	"os"
@@ -113,7 +112,7 @@ func run() error {
 	// A copy: a make build elsewhere during a run of an hour must not swap
 	// the binary between phases.
 	binary := filepath.Join(*workDir, "ringmetrics")
-	if err := copyFile(*ringmetrics, binary); err != nil {
+	if err := bench.CopyBinary(*ringmetrics, binary); err != nil {
 		return fmt.Errorf("copying the ringmetrics binary: %w", err)
 	}
 
@@ -146,21 +145,4 @@ func run() error {
 		os.Remove(*workDir) // empty once every scale removed its own
 	}
 	return err
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

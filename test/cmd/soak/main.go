@@ -13,7 +13,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/netip"
 	"os"
@@ -83,7 +82,7 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Ringmetrics = filepath.Join(dir, "ringmetrics")
-	if err := copyFile(*ringmetrics, cfg.Ringmetrics); err != nil {
+	if err := bench.CopyBinary(*ringmetrics, cfg.Ringmetrics); err != nil {
 		return fmt.Errorf("copying the ringmetrics binary: %w", err)
 	}
 
@@ -113,21 +112,4 @@ func run() error {
 		errs = append(errs, fmt.Errorf("%s: want %s, got %s", c.Name, c.Want, c.Got))
 	}
 	return errors.Join(errs...)
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
