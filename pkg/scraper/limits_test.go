@@ -1,7 +1,6 @@
 package scraper
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,6 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
-	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
 // TestLimitsReachDecoders checks that every node's decoder gets the
@@ -54,23 +52,8 @@ func TestHostileNodeCounted(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	h := &harness{clock: testingclock.NewFakeClock(time.Unix(1_700_000_000, 0)), store: &fakeStore{writes: map[string][]sample.Batch{}}}
-	metrics := NewMetrics(func() float64 { return 0 })
-	h.scraper = New(Config{
-		Resolution: 10 * time.Second,
-		Timeout:    2 * time.Second,
-		Resolver:   TargetResolver{AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, UseNodeStatusPort: true, Port: 1},
-		Client:     NewKubeletClient(srv.Client().Transport, 1<<20),
-		Store:      h.store,
-		Clock:      h.clock,
-		HasSynced:  func() bool { return true },
-		Metrics:    metrics,
-		Limits:     decode.Limits{MaxPods: 3, MaxNameLength: 63},
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.scraper.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	h := newHarnessWith(t, srv, func(c *Config) { c.Limits = decode.Limits{MaxPods: 3, MaxNameLength: 63} })
+	metrics := h.scraper.cfg.Metrics
 	h.scraper.UpsertNode(nodeAt("hostile", srv.URL))
 	h.advance(t, 2*time.Second, func() bool { return h.store.count("hostile") == 1 })
 

@@ -85,8 +85,14 @@ type harness struct {
 
 func newHarness(t *testing.T, srv *httptest.Server) *harness {
 	t.Helper()
+	return newHarnessWith(t, srv, nil)
+}
+
+// newHarnessWith is newHarness with the scraper's config adjusted by tweak.
+func newHarnessWith(t *testing.T, srv *httptest.Server, tweak func(*Config)) *harness {
+	t.Helper()
 	h := &harness{clock: testingclock.NewFakeClock(time.Unix(1_700_000_000, 0)), store: &fakeStore{writes: map[string][]sample.Batch{}}}
-	h.scraper = New(Config{
+	cfg := Config{
 		Resolution: 10 * time.Second,
 		Timeout:    2 * time.Second,
 		Resolver:   TargetResolver{AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, UseNodeStatusPort: true, Port: 1},
@@ -96,7 +102,11 @@ func newHarness(t *testing.T, srv *httptest.Server) *harness {
 		HasSynced:  func() bool { return true },
 		Servable:   func(string) bool { return h.servable.Load() },
 		Metrics:    NewMetrics(func() float64 { return 0 }),
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	h.scraper = New(cfg)
 	h.servable.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan struct{})
