@@ -38,6 +38,10 @@ type Config struct {
 type completedConfig struct {
 	*Config
 	apiserver genericapiserver.CompletedConfig
+	// capacity and maxAge are derived once here and read by everything
+	// New builds, so the store, the scraper and the expiry loop agree.
+	capacity int
+	maxAge   time.Duration
 }
 
 // CompletedConfig can build a Server; only Complete makes one, so New never
@@ -48,10 +52,24 @@ type CompletedConfig struct {
 
 // Complete fills in derived values.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{&completedConfig{Config: c, apiserver: c.Apiserver.Complete(nil)}}
+	return CompletedConfig{&completedConfig{
+		Config:    c,
+		apiserver: c.Apiserver.Complete(nil),
+		capacity:  Capacity(c.History, c.Resolution),
+		maxAge:    MaxAge(c.Resolution, c.ScrapeTimeout),
+	}}
 }
 
-// capacity is the number of points each series' ring holds.
-func (c *Config) capacity() int {
-	return max(2, int(c.History/c.Resolution))
+// Capacity is the number of points each series' ring holds for a history
+// at a resolution; a rate needs two.
+func Capacity(history, resolution time.Duration) int {
+	return max(2, int(history/resolution))
+}
+
+// MaxAge is how long a series is served after its newest point: long enough
+// to ride out a failed scrape (two resolutions plus the timeout of the one in
+// flight), short enough that an HPA never acts on a node that stopped
+// reporting minutes ago. Tests that wait for expiry use it rather than a copy.
+func MaxAge(resolution, scrapeTimeout time.Duration) time.Duration {
+	return 2*resolution + scrapeTimeout
 }

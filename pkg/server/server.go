@@ -79,9 +79,9 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	clk := clock.RealClock{}
 	st, err := store.New(store.Config{
-		Capacity:    c.capacity(),
+		Capacity:    c.capacity,
 		CPUWindowMs: c.CPUWindow.Milliseconds(),
-		MaxAgeMs:    c.maxAge().Milliseconds(),
+		MaxAgeMs:    c.maxAge.Milliseconds(),
 	})
 	if err != nil {
 		return nil, err
@@ -148,13 +148,6 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// maxAge is how long a series is served after its newest point: long enough
-// to ride out a couple of failed scrapes, short enough that an HPA never acts
-// on a node that stopped reporting minutes ago.
-func (c *Config) maxAge() time.Duration {
-	return 2*c.Resolution + c.ScrapeTimeout
 }
 
 func (s *Server) start(hook genericapiserver.PostStartHookContext) error {

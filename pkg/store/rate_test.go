@@ -427,8 +427,15 @@ func TestNanoCores(t *testing.T) {
 	}
 }
 
+// testCapacity is the ring size of tests that do not choose one: 15 minutes
+// at 15 s, the server's default.
+const testCapacity = 60
+
 func mustNew(t testing.TB, cfg Config) *Store {
 	t.Helper()
+	if cfg.Capacity == 0 {
+		cfg.Capacity = testCapacity
+	}
 	st, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New(%+v): %v", cfg, err)

@@ -8,16 +8,14 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// DefaultCapacity is 15 minutes of history at the default 15 s resolution.
-const DefaultCapacity = 60
-
 // maxCapacity keeps a typo in a flag from reserving gigabytes per node.
 const maxCapacity = 1 << 14
 
 // Config sets a Store's fixed parameters.
 type Config struct {
-	// Capacity is the number of points kept per series; 0 means
-	// DefaultCapacity. A rate needs two points, so it must be at least 2.
+	// Capacity is the number of points kept per series. The caller derives
+	// it from its history and resolution; a rate needs two points, so it
+	// must be at least 2.
 	Capacity int
 	// CPUWindowMs is the span the CPU rate is smoothed over: the rate is
 	// taken from the oldest point of the current run at most this much
@@ -62,9 +60,6 @@ type podLoc struct {
 
 // New returns an empty Store, or every problem with cfg.
 func New(cfg Config) (*Store, error) {
-	if cfg.Capacity == 0 {
-		cfg.Capacity = DefaultCapacity
-	}
 	var errs []error
 	if cfg.Capacity < 2 || cfg.Capacity > maxCapacity {
 		errs = append(errs, fmt.Errorf("capacity %d is outside [2, %d]", cfg.Capacity, maxCapacity))

@@ -63,8 +63,9 @@ func TestNew(t *testing.T) {
 		cfg     Config
 		wantErr []string
 	}{
-		{cfg: Config{MaxAgeMs: 1}},
 		{cfg: Config{Capacity: 2, CPUWindowMs: 60000, MaxAgeMs: 1}},
+		{cfg: Config{Capacity: maxCapacity, MaxAgeMs: 1}},
+		{cfg: Config{MaxAgeMs: 1}, wantErr: []string{"capacity 0"}},
 		{cfg: Config{Capacity: 1, MaxAgeMs: 1}, wantErr: []string{"capacity 1"}},
 		{cfg: Config{Capacity: maxCapacity + 1, MaxAgeMs: 1}, wantErr: []string{"capacity"}},
 		{
@@ -407,12 +408,12 @@ func TestStats(t *testing.T) {
 	if got := st.Stats(); got.Nodes != 0 || got.Pods != 0 || got.Containers != 0 || got.Points != 0 {
 		t.Errorf("empty Stats() = %+v", got)
 	}
-	for i := range int64(DefaultCapacity + 2) {
+	for i := range int64(testCapacity + 2) {
 		scrape{node: "n1", off: i * res, pods: []testPod{pod("ns", "a", "c1", "c2"), pod("ns", "b", "c")}}.write(st)
 		scrape{node: "n2", off: i * res, pods: []testPod{pod("ns", "c", "c")}}.write(st)
 	}
 	got := st.Stats()
-	want := Stats{Nodes: 2, Pods: 3, Containers: 4, Points: (2 + 4) * DefaultCapacity}
+	want := Stats{Nodes: 2, Pods: 3, Containers: 4, Points: (2 + 4) * testCapacity}
 	if got.Nodes != want.Nodes || got.Pods != want.Pods || got.Containers != want.Containers || got.Points != want.Points {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}

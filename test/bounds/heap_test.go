@@ -13,6 +13,8 @@ import (
 
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
+	"github.com/ringmetrics/ringmetrics/pkg/server"
+	"github.com/ringmetrics/ringmetrics/pkg/server/options"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
@@ -138,7 +140,8 @@ func heapBound(l decode.Limits, capacity int) int64 {
 // still served.
 func TestHostileKubeletHeapBounded(t *testing.T) {
 	limits := decode.DefaultLimits()
-	const capacity = store.DefaultCapacity
+	defaults := options.NewOptions()
+	capacity := server.Capacity(defaults.History, defaults.MetricResolution)
 	bound := heapBound(limits, capacity)
 	t.Logf("limits %+v: bound %.1f MiB", limits, float64(bound)/(1<<20))
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringmetrics/ringmetrics/pkg/server"
 	"github.com/ringmetrics/ringmetrics/test/bed"
 	"github.com/ringmetrics/ringmetrics/test/cluster"
 	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
@@ -22,11 +23,13 @@ const (
 	podsPerNode = 3
 	resolution  = time.Second
 	timeout     = 500 * time.Millisecond
-	// maxAge mirrors the server's: two resolutions plus the timeout.
-	maxAge = 2*resolution + timeout
 	// maxBody keeps the endless-body case short.
 	maxBody = 1 << 20
 )
+
+// maxAge is how long the server keeps serving a node after its last good
+// scrape with these flags.
+var maxAge = server.MaxAge(resolution, timeout)
 
 var env struct {
 	bed  *bed.Bed
