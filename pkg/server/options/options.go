@@ -46,6 +46,12 @@ type Options struct {
 	CPUWindow        time.Duration
 	NodeSelector     string
 	ShowVersion      bool
+
+	// nodeSelector is NodeSelector as Complete parsed it, for Validate to
+	// report nodeSelectorErr and Config to hand on its normalised string:
+	// one parse, so the two cannot disagree. Nil until Complete.
+	nodeSelector    labels.Selector
+	nodeSelectorErr error
 }
 
 // NewOptions returns the defaults.
@@ -103,8 +109,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) cliflag.NamedFlagSets {
 	return fss
 }
 
-// Complete fills what the flags leave implicit.
+// Complete fills what the flags leave implicit and parses what Validate and
+// Config both need.
 func (o *Options) Complete() {
+	o.nodeSelector, o.nodeSelectorErr = labels.Parse(o.NodeSelector)
 	// Out of the cluster, one kubeconfig is the common case: let it serve
 	// delegated authn/authz too rather than demand it three times.
 	if o.Kubeconfig != "" {
@@ -117,7 +125,8 @@ func (o *Options) Complete() {
 	}
 }
 
-// Validate returns every problem found, not only the first.
+// Validate returns every problem found, not only the first; call it after
+// Complete.
 func (o *Options) Validate() error {
 	var errs []error
 	errs = append(errs, o.SecureServing.Validate()...)
@@ -143,14 +152,21 @@ func (o *Options) Validate() error {
 	if o.CPUWindow < 0 || o.CPUWindow > o.History {
 		errs = append(errs, fmt.Errorf("--cpu-window %v must be between 0 and --history %v", o.CPUWindow, o.History))
 	}
-	if _, err := labels.Parse(o.NodeSelector); err != nil {
-		errs = append(errs, fmt.Errorf("--node-selector: %w", err))
+	switch {
+	case o.nodeSelectorErr != nil:
+		errs = append(errs, fmt.Errorf("--node-selector: %w", o.nodeSelectorErr))
+	case o.nodeSelector == nil:
+		errs = append(errs, errors.New("options: Validate needs Complete first"))
 	}
 	return utilerrors.NewAggregate(errs)
 }
 
-// Config builds the server config the options describe.
+// Config builds the server config the options describe; call it after
+// Complete and Validate.
 func (o *Options) Config() (*server.Config, error) {
+	if o.nodeSelector == nil {
+		return nil, errors.New("options: Config needs Complete and Validate first")
+	}
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
 		return nil, fmt.Errorf("creating self-signed certificates: %w", err)
 	}
@@ -181,10 +197,6 @@ func (o *Options) Config() (*server.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	selector, err := labels.Parse(o.NodeSelector)
-	if err != nil {
-		return nil, err
-	}
 	return &server.Config{
 		Apiserver:        apiserver,
 		Rest:             restConfig,
@@ -198,7 +210,7 @@ func (o *Options) Config() (*server.Config, error) {
 		Resolution:       o.MetricResolution,
 		History:          o.History,
 		CPUWindow:        o.CPUWindow,
-		NodeSelector:     selector.String(),
+		NodeSelector:     o.nodeSelector.String(),
 	}, nil
 }
 
