@@ -130,21 +130,11 @@ func use(t *testing.T, s *bed.Server) {
 // adminKubeconfig is the bed's cluster-admin kubeconfig.
 func adminKubeconfig() string { return env.bed.Cluster.AdminKubeconfig }
 
-// eventually retries f until it returns nil or the timeout passes, and
-// fails with f's last error.
+// eventually is bed.Eventually at this suite's interval: many conditions
+// here run kubectl.
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true after %v: %v", timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	bed.Eventually(t, timeout, 500*time.Millisecond, f)
 }
 
 // tailOnFailure prints a server's log tail when the test fails.

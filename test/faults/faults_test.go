@@ -44,7 +44,7 @@ func fleetFault(node string, f kubeletsim.Fault) (func(*testing.T), func(*testin
 
 func TestFaultMatrix(t *testing.T) {
 	// Settle: every node served before the baseline is taken.
-	waitFor(t, 30*time.Second, func() error {
+	eventually(t, 30*time.Second, func() error {
 		if n := len(nodeMetrics(t)); n != nodes {
 			return fmt.Errorf("%d of %d nodes served", n, nodes)
 		}
@@ -110,7 +110,7 @@ func runNodeFault(t *testing.T, fc nodeFault) {
 		}
 	}()
 	// The faulty node's last good data expire after max age.
-	waitFor(t, maxAge+5*resolution, func() error {
+	eventually(t, maxAge+5*resolution, func() error {
 		if _, ok := nodeMetrics(t)[fc.node]; ok {
 			return fmt.Errorf("node %s still served during the fault", fc.node)
 		}
@@ -144,7 +144,7 @@ func runNodeFault(t *testing.T, fc nodeFault) {
 
 	fc.clear(t)
 	cleared = true
-	waitFor(t, 5*maxAge, func() error {
+	eventually(t, 5*maxAge, func() error {
 		n, ok := nodeMetrics(t)[fc.node]
 		if !ok {
 			return fmt.Errorf("node %s not served after the fault cleared", fc.node)

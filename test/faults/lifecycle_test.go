@@ -32,7 +32,7 @@ func testContainerRestart(t *testing.T) {
 		checkNoSpike(t)
 		time.Sleep(resolution / 4)
 	}
-	waitFor(t, 5*resolution, func() error {
+	eventually(t, 5*resolution, func() error {
 		p, ok := podMetrics(t)[pod.Namespace+"/"+pod.Name]
 		if !ok {
 			return fmt.Errorf("pod %s/%s not served after its container restarted", pod.Namespace, pod.Name)
@@ -57,7 +57,7 @@ func testPodDeleted(t *testing.T) {
 	if err := env.bed.Fleet.DeletePod(context.Background(), pod.Namespace, pod.Name); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*resolution, func() error {
+	eventually(t, 5*resolution, func() error {
 		code, err := bed.GetJSON(admin(t), env.rm.URL()+"/apis/metrics.k8s.io/v1beta1/namespaces/"+pod.Namespace+"/pods/"+pod.Name, nil)
 		if err != nil {
 			return err
@@ -84,7 +84,7 @@ func testNodeDeletedMidScrape(t *testing.T) {
 	if err := env.bed.Fleet.DeleteNode(context.Background(), victim); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*resolution, func() error {
+	eventually(t, 5*resolution, func() error {
 		if _, ok := nodeMetrics(t)[victim]; ok {
 			return fmt.Errorf("deleted node %s still served", victim)
 		}
@@ -121,7 +121,7 @@ func testNodeAdded(t *testing.T) {
 		t.Fatal(err)
 	}
 	late = f
-	waitFor(t, 10*resolution, func() error {
+	eventually(t, 10*resolution, func() error {
 		n, ok := nodeMetrics(t)["late-node-0"]
 		if !ok {
 			return fmt.Errorf("late-node-0 not served yet")
@@ -152,7 +152,7 @@ func testAPIServerRestart(t *testing.T) {
 	// While the restarted apiserver primes RBAC, kubelets' access reviews can
 	// be denied, and a kubelet caches a denial for 30 s: a real cluster may
 	// take that long, plus a few scrapes, to be fresh again.
-	waitFor(t, kubeletsim.DefaultAuthDeniedTTL+5*resolution+maxAge, func() error {
+	eventually(t, kubeletsim.DefaultAuthDeniedTTL+5*resolution+maxAge, func() error {
 		after := nodeMetrics(t)
 		for name, b := range before {
 			a, ok := after[name]
@@ -169,7 +169,7 @@ func testAPIServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	eventually(t, 30*time.Second, func() error {
 		if _, ok := podMetrics(t)["faults/"+names[0]]; !ok {
 			return fmt.Errorf("pod %s created after the restart not served: informers did not resume", names[0])
 		}

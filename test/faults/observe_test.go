@@ -171,18 +171,9 @@ func establishedConns(t *testing.T) int {
 	return n
 }
 
-// waitFor polls cond until it returns nil or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
+// eventually is bed.Eventually at this suite's interval, a fifth of the
+// scrape resolution.
+func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	bed.Eventually(t, timeout, resolution/5, f)
 }

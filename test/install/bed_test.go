@@ -448,25 +448,21 @@ func testAggregated(t *testing.T, b *bed.Bed, k *kubectlRunner, s *bed.Server) {
 		t.Fatal(err)
 	}
 	path := "/apis/metrics.k8s.io/v1beta1/namespaces/" + bedNamespace + "/pods"
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, _, err := k.run("get", "--raw", path, "--as="+viewer)
-		if err == nil {
-			var pods struct {
-				Items []json.RawMessage `json:"items"`
-			}
-			if err := json.Unmarshal([]byte(out), &pods); err != nil {
-				t.Fatal(err)
-			}
-			if len(pods.Items) != bedNodes*bedPodsPerNode {
-				t.Errorf("%s as a view user: %d pods, want %d", path, len(pods.Items), bedNodes*bedPodsPerNode)
-			}
-			break
+	var out string
+	bed.Eventually(t, 60*time.Second, 500*time.Millisecond, func() (err error) {
+		if out, _, err = k.run("get", "--raw", path, "--as="+viewer); err != nil {
+			return fmt.Errorf("a user with the view role cannot read pod metrics (is the aggregated ClusterRole aggregated?): %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a user with the view role cannot read pod metrics (is the aggregated ClusterRole aggregated?): %v", err)
-		}
-		time.Sleep(500 * time.Millisecond)
+		return nil
+	})
+	var pods struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &pods); err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != bedNodes*bedPodsPerNode {
+		t.Errorf("%s as a view user: %d pods, want %d", path, len(pods.Items), bedNodes*bedPodsPerNode)
 	}
 	if _, _, err := k.run("get", "--raw", path, "--as="+stranger); err == nil || !strings.Contains(err.Error(), "Forbidden") {
 		t.Errorf("a user with no role read pod metrics (err %v), want Forbidden", err)
@@ -485,25 +481,20 @@ func testSummaryEndpoint(t *testing.T, b *bed.Bed, k *kubectlRunner, binary stri
 	k.must("apply", "--validate=strict", "-f", file)
 	s, _ := testRenderedDeploymentRuns(t, b, binary, v, "ringmetrics-summary")
 	defer s.Stop()
-	var nodes, forbidden float64
-	deadline := time.Now().Add(45 * time.Second)
-	for {
+	bed.Eventually(t, 45*time.Second, time.Second, func() error {
 		parser := expfmt.NewTextParser(model.LegacyValidation)
 		families, err := parser.TextToMetricFamilies(bytes.NewReader(scrapeMetrics(t, b, s)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes = gaugeValue(families["ringmetrics_store_nodes"], nil)
-		forbidden = counterValue(families["ringmetrics_scraper_errors_total"], map[string]string{"reason": "forbidden"})
-		if nodes == bedNodes && forbidden == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("with kubeletEndpoint=summary and its ClusterRole: %v nodes stored, %v forbidden scrapes; want %d and 0\n%s",
+		nodes := gaugeValue(families["ringmetrics_store_nodes"], nil)
+		forbidden := counterValue(families["ringmetrics_scraper_errors_total"], map[string]string{"reason": "forbidden"})
+		if nodes != bedNodes || forbidden != 0 {
+			return fmt.Errorf("with kubeletEndpoint=summary and its ClusterRole: %v nodes stored, %v forbidden scrapes; want %d and 0\n%s",
 				nodes, forbidden, bedNodes, bed.Tail(s.LogPath, 20))
 		}
-		time.Sleep(time.Second)
-	}
+		return nil
+	})
 }
 
 // testHelmInstall installs and uninstalls the chart with helm itself, as a
