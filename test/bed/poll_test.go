@@ -15,7 +15,9 @@ type fakeT struct{ fatal []string }
 
 func (*fakeT) Helper() {}
 
-func (t *fakeT) Fatalf(format string, args ...any) { t.fatal = append(t.fatal, fmt.Sprintf(format, args...)) }
+func (t *fakeT) Fatalf(format string, args ...any) {
+	t.fatal = append(t.fatal, fmt.Sprintf(format, args...))
+}
 
 func TestEventually(t *testing.T) {
 	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)

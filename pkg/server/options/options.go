@@ -54,6 +54,12 @@ type Options struct {
 	nodeSelectorErr error
 }
 
+// maxHistoryPoints is the most points a series' ring may hold: the store
+// refuses more (its maxCapacity) so that a typo cannot reserve gigabytes per
+// node. Validate names the flags rather than leave the store to fail at
+// start-up; TestMaxHistoryPointsIsTheStores keeps the two equal.
+const maxHistoryPoints = 1 << 14
+
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	o := &Options{
@@ -144,10 +150,13 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--metric-resolution must be at least 1s, got %v", o.MetricResolution))
 	}
 	if o.MetricResolution > 0 && o.Kubelet.RequestTimeout > o.MetricResolution*9/10 {
-		errs = append(errs, fmt.Errorf("--kubelet-request-timeout %v must be below 0.9 × --metric-resolution %v, or scrapes of one node would overlap", o.Kubelet.RequestTimeout, o.MetricResolution))
+		errs = append(errs, fmt.Errorf("--kubelet-request-timeout %v must be at most 0.9 × --metric-resolution %v, or scrapes of one node would overlap", o.Kubelet.RequestTimeout, o.MetricResolution))
 	}
 	if o.History < 2*o.MetricResolution {
 		errs = append(errs, fmt.Errorf("--history %v must hold at least two points of --metric-resolution %v", o.History, o.MetricResolution))
+	}
+	if o.MetricResolution >= time.Second && o.History/o.MetricResolution > maxHistoryPoints {
+		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d", o.History, o.History/o.MetricResolution, o.MetricResolution, maxHistoryPoints))
 	}
 	if o.CPUWindow < 0 || o.CPUWindow > o.History {
 		errs = append(errs, fmt.Errorf("--cpu-window %v must be between 0 and --history %v", o.CPUWindow, o.History))
