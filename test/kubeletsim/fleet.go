@@ -36,6 +36,8 @@ type Fleet struct {
 	// the container started, as one kubelet-compatible agent does, instead
 	// of a Unix time.
 	relativeStarts atomic.Bool
+	// housekeeping caches each node's sample while SetSampleInterval is on.
+	housekeeping housekeeping
 
 	// mu guards everything below it and the nodes, pods and containers they
 	// reach. Scrapes hold it for reading; changes hold it for writing.

@@ -101,6 +101,11 @@ func (f *Fleet) nodeForRequest(r *http.Request) *node {
 }
 
 func (f *Fleet) serveResource(w http.ResponseWriter, r *http.Request, n *node) {
+	if s, ok := f.cachedSample(n); ok {
+		n.servedResource.Add(1)
+		writeBody(w, r, ContentTypeResource, s.resource)
+		return
+	}
 	bp := f.getBuf()
 	defer f.bufs.Put(bp)
 	f.mu.RLock()
@@ -111,6 +116,15 @@ func (f *Fleet) serveResource(w http.ResponseWriter, r *http.Request, n *node) {
 }
 
 func (f *Fleet) serveSummary(w http.ResponseWriter, r *http.Request, n *node) {
+	if s, ok := f.cachedSample(n); ok {
+		if s.summaryErr != nil {
+			http.Error(w, s.summaryErr.Error(), http.StatusInternalServerError)
+			return
+		}
+		n.servedSummary.Add(1)
+		writeBody(w, r, contentTypeJSON, s.summary)
+		return
+	}
 	f.mu.RLock()
 	ms := f.nowMs() / 1000 * 1000
 	s := buildSummary(n, ms, f.cfg.NodeMemory.Value())
