@@ -141,14 +141,6 @@ func (b *Bed) Use(ctx context.Context, s *Server) error {
 	return WaitAvailable(ctx, b.Dynamic, 60*time.Second)
 }
 
-func binDir() (string, error) {
-	dir := cluster.DefaultBinDir()
-	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("tool directory %s: %w (run hack/tools.sh)", dir, err)
-	}
-	return dir, nil
-}
-
 // freeAddressBlock picks a 127.X.0.1 whose kubelet port is free, so beds
 // started side by side (tests, benchmarks, a demo) do not collide. Each bed
 // owns 127.X.0.0/16: room for 65 000 nodes.

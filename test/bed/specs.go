@@ -2,9 +2,6 @@ package bed
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 )
@@ -42,13 +39,13 @@ func (b *Bed) MetricsServerArgs(resolution time.Duration) []string {
 // MetricsServerSpec is how the pinned metrics-server runs on the bed at the
 // given resolution.
 func (b *Bed) MetricsServerSpec(resolution time.Duration, extra ...string) (ServerSpec, error) {
-	bin, err := binDir()
+	binary, err := Tool("metrics-server-" + MetricsServerVersion)
 	if err != nil {
 		return ServerSpec{}, err
 	}
 	return ServerSpec{
 		Name:   "metrics-server",
-		Binary: filepath.Join(bin, "metrics-server-"+MetricsServerVersion),
+		Binary: binary,
 		Args:   append(b.MetricsServerArgs(resolution), extra...),
 		LogDir: b.LogDir,
 	}, nil
@@ -62,22 +59,4 @@ func (b *Bed) StartMetricsServerAt(ctx context.Context, resolution time.Duration
 		return nil, err
 	}
 	return StartServer(ctx, spec, 90*time.Second)
-}
-
-// RingmetricsBinary is $RINGMETRICS_BINARY (make e2e and make bench set it
-// to the binary make built), or a fresh build into dir when a test package
-// runs on its own.
-func RingmetricsBinary(dir string) (string, error) {
-	if path := os.Getenv("RINGMETRICS_BINARY"); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return "", fmt.Errorf("RINGMETRICS_BINARY: %w", err)
-		}
-		return path, nil
-	}
-	out := filepath.Join(dir, "ringmetrics")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/ringmetrics/ringmetrics/cmd/ringmetrics")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building ringmetrics: %w\n%s", err, b)
-	}
-	return out, nil
 }

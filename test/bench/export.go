@@ -2,9 +2,7 @@ package bench
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
@@ -34,23 +32,4 @@ func AdminClient(b *bed.Bed, direct bool) (*http.Client, error) {
 		return adminClient(b, bed.DirectClient)
 	}
 	return adminClient(b, bed.APIServerClient)
-}
-
-// CopyBinary copies an executable, so that a make build elsewhere during a
-// long run cannot swap the binary between its phases.
-func CopyBinary(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -4,47 +4,23 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringmetrics/ringmetrics/test/bed"
 )
 
-// kubectlDir is the folder holding kubectl.1.27 … kubectl.1.33 beside the
-// kubectl on the PATH.
-func kubectlDir() (string, error) {
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		return "", fmt.Errorf("kubectl is not on the PATH: %w", err)
-	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(real), nil
-}
-
 // kubectlBinary returns the kubectl of the given minor version ("" for the
-// one on the PATH).
+// one on the PATH); see bed.KubectlBinary.
 func kubectlBinary(t testing.TB, minor string) string {
 	t.Helper()
-	if minor == "" {
-		path, err := exec.LookPath("kubectl")
-		if err != nil {
-			t.Fatalf("kubectl is not on the PATH: %v", err)
-		}
-		return path
-	}
-	dir, err := kubectlDir()
+	path, err := bed.KubectlBinary(minor)
 	if err != nil {
 		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "kubectl."+minor)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("kubectl %s: %v (expected beside the kubectl on the PATH)", minor, err)
 	}
 	return path
 }

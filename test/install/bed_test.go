@@ -45,9 +45,9 @@ const (
 // through the aggregator to a user who only has `view`, and exposes a
 // /metrics that passes the Prometheus lint and answers every dashboard query.
 func TestOnBed(t *testing.T) {
-	kubectlPath, err := exec.LookPath("kubectl")
+	kubectlPath, err := bed.KubectlBinary("")
 	if err != nil {
-		t.Fatalf("kubectl is not on the PATH: %v", err)
+		t.Fatal(err)
 	}
 	helmBinary(t)
 	binary := ringmetricsBinary(t)
@@ -125,22 +125,15 @@ func startBed(t *testing.T) *bed.Bed {
 	return b
 }
 
-// ringmetricsBinary is $RINGMETRICS_BINARY (make e2e sets it), or a fresh
-// build when the package runs on its own.
+// ringmetricsBinary is bed.RingmetricsBinary, built into the test's
+// temporary directory when the package runs on its own.
 func ringmetricsBinary(t *testing.T) string {
 	t.Helper()
-	if path := os.Getenv("RINGMETRICS_BINARY"); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			t.Fatalf("RINGMETRICS_BINARY: %v", err)
-		}
-		return path
+	path, err := bed.RingmetricsBinary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "ringmetrics")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/ringmetrics/ringmetrics/cmd/ringmetrics")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ringmetrics: %v\n%s", err, b)
-	}
-	return out
+	return path
 }
 
 // kubectlRunner runs the real kubectl against the bed, with a fresh

@@ -25,7 +25,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/ringmetrics/ringmetrics/test/cluster"
+	"github.com/ringmetrics/ringmetrics/test/bed"
 )
 
 const (
@@ -76,9 +76,9 @@ func repoRoot(t testing.TB) string {
 // the test: the chart is part of the product.
 func helmBinary(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(cluster.DefaultBinDir(), "helm")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("helm is missing: %v\nbuild it with hack/tools.sh (from test/tools/helm/go.mod; make test does), or set RINGMETRICS_BIN to a directory holding helm", err)
+	path, err := bed.Tool("helm")
+	if err != nil {
+		t.Fatalf("helm is missing (test/tools/helm/go.mod pins it): %v", err)
 	}
 	return path
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ringmetrics/ringmetrics/test/bed"
 	"github.com/ringmetrics/ringmetrics/test/bench"
 )
 
@@ -112,7 +113,7 @@ func run() error {
 	// A copy: a make build elsewhere during a run of an hour must not swap
 	// the binary between phases.
 	binary := filepath.Join(*workDir, "ringmetrics")
-	if err := bench.CopyBinary(*ringmetrics, binary); err != nil {
+	if err := bed.CopyBinary(*ringmetrics, binary); err != nil {
 		return fmt.Errorf("copying the ringmetrics binary: %w", err)
 	}
 

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ringmetrics/ringmetrics/test/bed"
 	"github.com/ringmetrics/ringmetrics/test/bench"
 	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 	"github.com/ringmetrics/ringmetrics/test/soak"
@@ -82,7 +83,7 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Ringmetrics = filepath.Join(dir, "ringmetrics")
-	if err := bench.CopyBinary(*ringmetrics, cfg.Ringmetrics); err != nil {
+	if err := bed.CopyBinary(*ringmetrics, cfg.Ringmetrics); err != nil {
 		return fmt.Errorf("copying the ringmetrics binary: %w", err)
 	}
 
