@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
 )
@@ -29,17 +24,8 @@ func kubectlBinary(t testing.TB, minor string) string {
 // so an APIService switched between servers is never served from a stale one.
 func kubectl(t testing.TB, binary, kubeconfig string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args = append([]string{"--kubeconfig=" + kubeconfig, "--cache-dir=" + t.TempDir()}, args...)
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil {
-		return stdout.String(), fmt.Errorf("%s %s: %w\nstderr: %s", filepath.Base(binary), strings.Join(args[2:], " "), err, stderr.String())
-	}
-	return stdout.String(), nil
+	stdout, _, err := bed.Kubectl{Binary: binary, Kubeconfig: kubeconfig, CacheDir: t.TempDir()}.Run(args...)
+	return stdout, err
 }
 
 // topRow is one line of kubectl top output: CPU in millicores, memory in MiB.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -174,22 +173,23 @@ func TestRBACThroughAPIServer(t *testing.T) {
 	// kubectl auth can-i asks the same questions of the apiserver's
 	// authorizer (anonymous has no answer there: it is refused before).
 	t.Run("kubectl auth can-i agrees", func(t *testing.T) {
-		cacheDir := t.TempDir()
+		// The bed's admin asks, impersonating each user.
+		k := bed.Kubectl{Binary: kubectlBinary(t, ""), Kubeconfig: adminKubeconfig(), CacheDir: t.TempDir()}
 		for _, row := range matrix {
 			if row.who.user == "" {
 				continue
 			}
 			for j, col := range columns {
-				args := append([]string{"auth", "can-i", "--as=" + row.who.user}, col.canI...)
+				args := append([]string{"--as=" + row.who.user}, col.canI...)
 				for _, g := range row.who.groups {
 					args = append(args, "--as-group="+g)
 				}
-				answer, err := kubectlCanI(t, cacheDir, args...)
+				answer, err := k.CanI(args...)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if want := row.want[j] == http.StatusOK; answer != want {
-					t.Errorf("%s: kubectl %s: %v, want %v", row.who.name, strings.Join(args, " "), answer, want)
+					t.Errorf("%s: kubectl auth can-i %s: %v, want %v", row.who.name, strings.Join(args, " "), answer, want)
 				}
 			}
 		}
@@ -520,26 +520,5 @@ func checkHPABootstrapBinding(t *testing.T, cs kubernetes.Interface) {
 	})
 	if b.RoleRef.Name != hpaBinding || !bound {
 		t.Fatalf("ClusterRoleBinding %s binds %s to %v, want %s to %s", hpaBinding, b.RoleRef.Name, b.Subjects, hpaBinding, hpaUser)
-	}
-}
-
-// kubectlCanI runs kubectl auth can-i as the bed's admin (who impersonates)
-// and returns its yes or no; anything else is an error.
-func kubectlCanI(t *testing.T, cacheDir string, args ...string) (bool, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args = append([]string{"--kubeconfig=" + adminKubeconfig(), "--cache-dir=" + cacheDir}, args...)
-	cmd := exec.CommandContext(ctx, kubectlBinary(t, ""), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	switch answer := strings.TrimSpace(stdout.String()); answer {
-	case "yes":
-		return true, err
-	case "no":
-		return false, nil // kubectl exits 1 on no
-	default:
-		return false, fmt.Errorf("kubectl %s: %q, %v\nstderr: %s", strings.Join(args[2:], " "), answer, err, stderr.String())
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -53,7 +52,7 @@ func TestOnBed(t *testing.T) {
 	binary := ringmetricsBinary(t)
 	root := repoRoot(t)
 	b := startBed(t)
-	k := &kubectlRunner{t: t, binary: kubectlPath, kubeconfig: b.Cluster.AdminKubeconfig}
+	k := &kubectlRunner{t: t, Kubectl: bed.Kubectl{Binary: kubectlPath, Kubeconfig: b.Cluster.AdminKubeconfig}}
 
 	if !t.Run("server-side dry run", func(t *testing.T) { testDryRun(t, k.with(t)) }) {
 		t.FailNow()
@@ -136,39 +135,23 @@ func ringmetricsBinary(t *testing.T) string {
 	return path
 }
 
-// kubectlRunner runs the real kubectl against the bed, with a fresh
-// discovery cache per test so a moved APIService is never served stale.
+// kubectlRunner is a bed.Kubectl for one test, with a fresh discovery cache
+// per test so a moved APIService is never served stale.
 type kubectlRunner struct {
-	t          *testing.T
-	binary     string
-	kubeconfig string
-	cacheDir   string
+	t *testing.T
+	bed.Kubectl
 }
 
 func (k *kubectlRunner) with(t *testing.T) *kubectlRunner {
-	return &kubectlRunner{t: t, binary: k.binary, kubeconfig: k.kubeconfig, cacheDir: t.TempDir()}
-}
-
-// run returns stdout and stderr; err is set when kubectl exits non-zero.
-func (k *kubectlRunner) run(args ...string) (stdout, stderr string, err error) {
-	k.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args = append([]string{"--kubeconfig=" + k.kubeconfig, "--cache-dir=" + k.cacheDir}, args...)
-	cmd := exec.CommandContext(ctx, k.binary, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	if err != nil {
-		err = fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args[2:], " "), err, errOut.String())
-	}
-	return out.String(), errOut.String(), err
+	kc := k.Kubectl
+	kc.CacheDir = t.TempDir()
+	return &kubectlRunner{t: t, Kubectl: kc}
 }
 
 // must runs kubectl and fails the test on error.
 func (k *kubectlRunner) must(args ...string) string {
 	k.t.Helper()
-	out, _, err := k.run(args...)
+	out, _, err := k.Run(args...)
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -192,7 +175,7 @@ func testDryRun(t *testing.T, k *kubectlRunner) {
 			if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, stderr, err := k.with(t).run("apply", "--dry-run=server", "--validate=strict", "-f", file, "-o", "name")
+			out, stderr, err := k.with(t).Run("apply", "--dry-run=server", "--validate=strict", "-f", file, "-o", "name")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,12 +218,11 @@ func testRBAC(t *testing.T, k *kubectlRunner) {
 	as := "--as=" + serviceAccountUser
 	canI := func(args ...string) bool {
 		t.Helper()
-		out, _, err := k.run(append([]string{"auth", "can-i", as}, args...)...)
-		answer := strings.TrimSpace(out)
-		if answer != "yes" && answer != "no" {
-			t.Fatalf("kubectl auth can-i %v: %q, %v", args, answer, err)
+		yes, err := k.CanI(append([]string{as}, args...)...)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return answer == "yes"
+		return yes
 	}
 	for _, need := range [][]string{
 		{"list", "nodes"}, {"watch", "nodes"},
@@ -443,7 +425,7 @@ func testAggregated(t *testing.T, b *bed.Bed, k *kubectlRunner, s *bed.Server) {
 	path := "/apis/metrics.k8s.io/v1beta1/namespaces/" + bedNamespace + "/pods"
 	var out string
 	bed.Eventually(t, 60*time.Second, 500*time.Millisecond, func() (err error) {
-		if out, _, err = k.run("get", "--raw", path, "--as="+viewer); err != nil {
+		if out, _, err = k.Run("get", "--raw", path, "--as="+viewer); err != nil {
 			return fmt.Errorf("a user with the view role cannot read pod metrics (is the aggregated ClusterRole aggregated?): %w", err)
 		}
 		return nil
@@ -457,7 +439,7 @@ func testAggregated(t *testing.T, b *bed.Bed, k *kubectlRunner, s *bed.Server) {
 	if len(pods.Items) != bedNodes*bedPodsPerNode {
 		t.Errorf("%s as a view user: %d pods, want %d", path, len(pods.Items), bedNodes*bedPodsPerNode)
 	}
-	if _, _, err := k.run("get", "--raw", path, "--as="+stranger); err == nil || !strings.Contains(err.Error(), "Forbidden") {
+	if _, _, err := k.Run("get", "--raw", path, "--as="+stranger); err == nil || !strings.Contains(err.Error(), "Forbidden") {
 		t.Errorf("a user with no role read pod metrics (err %v), want Forbidden", err)
 	}
 }
@@ -511,7 +493,7 @@ func testHelmInstall(t *testing.T, b *bed.Bed, k *kubectlRunner) {
 	if _, err := helmEnv(t, env, "uninstall", release, "--namespace", ns, "--wait"); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, err := k.run("get", role); err == nil {
+	if out, _, err := k.Run("get", role); err == nil {
 		t.Errorf("%s still exists after helm uninstall: %s", role, out)
 	}
 }
