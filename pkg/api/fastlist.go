@@ -51,9 +51,10 @@ type FastList struct {
 
 // NewFastList returns a FastList over the same reader and listers as the
 // storages it stands in for; clock gives the creationTimestamp, as theirs
-// does. It records its own metrics to DefaultMetrics.
-func NewFastList(reader MetricsReader, nodes NodeLister, pods PodLister, clock clock.PassiveClock) *FastList {
-	f := &FastList{reader: reader, nodes: nodes, pods: pods, clock: clock, metrics: defaultMetrics}
+// does, and times the request. It records its own metrics to metrics, or
+// nowhere when metrics is nil.
+func NewFastList(reader MetricsReader, nodes NodeLister, pods PodLister, clock clock.PassiveClock, metrics *Metrics) *FastList {
+	f := &FastList{reader: reader, nodes: nodes, pods: pods, clock: clock, metrics: metrics}
 	f.encoders.New = func() any { return new(encoder) }
 	f.buffers.New = func() any { return new([]byte) }
 	for i := range f.itemBytes {
@@ -117,7 +118,7 @@ func (f *FastList) serve(w http.ResponseWriter, req *http.Request, r *listReques
 		received = start
 	}
 	endpointsmetrics.MonitorRequest(req, "LIST", "metrics.k8s.io", "v1beta1", r.resource, "", r.scope,
-		endpointsmetrics.APIServerComponent, false, "", delegate.Status(), delegate.ContentLength(), time.Since(received))
+		endpointsmetrics.APIServerComponent, false, "", delegate.Status(), delegate.ContentLength(), f.clock.Since(received))
 	f.metrics.observeFastList(r.resource, r.contentType(), f.clock.Since(start).Seconds())
 	return true
 }

@@ -73,15 +73,16 @@ type fastServer struct {
 	data *atomic.Pointer[api.TestDataset]
 	// fellThrough counts the requests FastList passed to the apiserver.
 	fellThrough atomic.Int64
+	metrics     *api.Metrics
 }
 
 func startFastServer(t *testing.T) *fastServer {
 	t.Helper()
-	s := &fastServer{data: &atomic.Pointer[api.TestDataset]{}}
+	s := &fastServer{data: &atomic.Pointer[api.TestDataset]{}, metrics: api.NewMetrics()}
 	s.data.Store(api.NewTestDataset(0, false))
 	clock := clocktesting.NewFakePassiveClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	reader, nodes, pods := swapReader{s.data}, swapNodes{s.data}, swapPods{s.data}
-	fast := api.NewFastList(reader, nodes, pods, clock)
+	fast := api.NewFastList(reader, nodes, pods, clock, s.metrics)
 	s.testServer = runServer(t, func(h http.Handler) http.Handler {
 		wrapped := fast.Wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			s.fellThrough.Add(1)
@@ -407,7 +408,9 @@ func TestFastListRequestMetrics(t *testing.T) {
 	}
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(api.DefaultMetrics().Collectors()...)
+	if err := s.metrics.Register(registry); err != nil {
+		t.Fatal(err)
+	}
 	families, err := registry.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -133,7 +133,7 @@ func TestFastEncodeMatchesEncoders(t *testing.T) {
 	}
 	for seed := range uint64(seeds) {
 		ds := NewTestDataset(seed, seed%20 == 7)
-		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock())
+		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock(), nil)
 		var e encoder
 		var requests []listRequest
 		for _, protobuf := range []bool{false, true} {
@@ -182,7 +182,7 @@ func TestFastEncodeMatchesEncoders(t *testing.T) {
 func TestFastProtobufMatchesGeneratedMarshal(t *testing.T) {
 	for seed := range uint64(30) {
 		ds := NewTestDataset(500+seed, false)
-		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock())
+		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock(), nil)
 		for _, resourceName := range []string{resourcePods, resourceNodes} {
 			r := listRequest{resource: resourceName, protobuf: true}
 			var e encoder

@@ -33,13 +33,13 @@ func NewAPIGroupInfo(nodes *NodeStorage, pods *PodStorage) genericapiserver.APIG
 }
 
 // Install serves metrics.k8s.io/v1beta1 on server, reading usage from reader
-// and the objects it describes from the node and pod listers. The server's
+// and the objects it describes from the node and pod listers; clock gives
+// each response's creationTimestamp. The server's
 // config must carry OpenAPI v2 and v3 configs built from
 // openapi.GetOpenAPIDefinitions and Scheme: the generic apiserver refuses to
 // install a group without them.
-func Install(server *genericapiserver.GenericAPIServer, reader MetricsReader, nodes NodeLister, pods PodLister) error {
-	c := clock.RealClock{}
-	info := NewAPIGroupInfo(NewNodeStorage(reader, nodes, c), NewPodStorage(reader, pods, c))
+func Install(server *genericapiserver.GenericAPIServer, reader MetricsReader, nodes NodeLister, pods PodLister, clock clock.PassiveClock) error {
+	info := NewAPIGroupInfo(NewNodeStorage(reader, nodes, clock), NewPodStorage(reader, pods, clock))
 	if err := server.InstallAPIGroup(&info); err != nil {
 		return fmt.Errorf("installing the %s API group: %w", metrics.GroupName, err)
 	}

@@ -29,19 +29,9 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// defaultMetrics are the metrics of every FastList built by NewFastList. A
-// package-level instance, because the server builds its FastList inside the
-// generic apiserver's handler-chain callback and registers its collectors
-// elsewhere; it is built once, on package initialisation, and never replaced.
-var defaultMetrics = NewMetrics()
-
-// DefaultMetrics returns the metrics NewFastList's FastLists record to, for
-// registration.
-func DefaultMetrics() *Metrics { return defaultMetrics }
-
-// Collectors returns every collector for registration.
-func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.fastListDuration}
+// Register registers every metric of the API with reg.
+func (m *Metrics) Register(reg prometheus.Registerer) error {
+	return reg.Register(m.fastListDuration)
 }
 
 func (m *Metrics) observeFastList(resource, contentType string, seconds float64) {

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apiserver/pkg/util/compatibility"
 	"k8s.io/client-go/rest"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/api"
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
@@ -106,7 +107,7 @@ func startServer(t *testing.T) (string, *http.Client) {
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
 	}
 	s := runServer(t, nil, func(server *genericapiserver.GenericAPIServer) error {
-		return api.Install(server, reader{}, nodes, pods)
+		return api.Install(server, reader{}, nodes, pods, clock.RealClock{})
 	})
 	return s.base, s.client
 }

@@ -55,9 +55,14 @@ func NewMetrics(activeNodes func() float64) *Metrics {
 	return m
 }
 
-// Collectors returns every collector for registration.
-func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.duration, m.errors, m.skipped, m.nodes}
+// Register registers every metric of the scraper with reg.
+func (m *Metrics) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{m.duration, m.errors, m.skipped, m.nodes} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *Metrics) observe(seconds float64, err error) {

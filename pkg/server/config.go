@@ -3,10 +3,17 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
@@ -33,6 +40,18 @@ type Config struct {
 	NodeSelector string
 	// Limits bound what one kubelet response may make ringmetrics keep.
 	Limits decode.Limits
+
+	// Clock is read wherever the server takes the time: scrape rounds,
+	// timestamps written to the store, expiry and the API's responses. Nil
+	// means the real clock.
+	Clock clock.WithTicker
+	// Registerer receives the metrics of every package the server wires.
+	// Nil means the legacy registry, which the apiserver serves on /metrics.
+	Registerer prometheus.Registerer
+	// Client and MetadataClient reach the kube-apiserver for the node and
+	// pod informers. Nil means clients built from Rest.
+	Client         kubernetes.Interface
+	MetadataClient metadata.Interface
 }
 
 type completedConfig struct {
@@ -42,6 +61,9 @@ type completedConfig struct {
 	// New builds, so the store, the scraper and the expiry loop agree.
 	capacity int
 	maxAge   time.Duration
+	// baseChain is the apiserver's handler chain before New puts FastList
+	// in front of it.
+	baseChain func(http.Handler, *genericapiserver.Config) http.Handler
 }
 
 // CompletedConfig can build a Server; only Complete makes one, so New never
@@ -50,14 +72,33 @@ type CompletedConfig struct {
 	*completedConfig
 }
 
-// Complete fills in derived values.
-func (c *Config) Complete() CompletedConfig {
+// Complete fills in the defaults and derived values, and builds the clients
+// not given.
+func (c *Config) Complete() (CompletedConfig, error) {
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	if c.Registerer == nil {
+		c.Registerer = legacyregistry.Registerer()
+	}
+	var err error
+	if c.Client == nil {
+		if c.Client, err = kubernetes.NewForConfig(c.Rest); err != nil {
+			return CompletedConfig{}, fmt.Errorf("building the apiserver client: %w", err)
+		}
+	}
+	if c.MetadataClient == nil {
+		if c.MetadataClient, err = metadata.NewForConfig(c.Rest); err != nil {
+			return CompletedConfig{}, fmt.Errorf("building the metadata client: %w", err)
+		}
+	}
 	return CompletedConfig{&completedConfig{
 		Config:    c,
 		apiserver: c.Apiserver.Complete(nil),
 		capacity:  Capacity(c.History, c.Resolution),
 		maxAge:    MaxAge(c.Resolution, c.ScrapeTimeout),
-	}}
+		baseChain: c.Apiserver.BuildHandlerChainFunc,
+	}}, nil
 }
 
 // Capacity is the number of points each series' ring holds for a history

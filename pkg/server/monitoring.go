@@ -17,18 +17,23 @@ type storeCollector struct {
 	bytes      *prometheus.Desc
 }
 
-func newStoreCollectors(s *store.Store) []prometheus.Collector {
+// storeMetrics returns the registration function of the store's gauges.
+func storeMetrics(s *store.Store) func(prometheus.Registerer) error {
+	return func(reg prometheus.Registerer) error { return reg.Register(newStoreCollector(s)) }
+}
+
+func newStoreCollector(s *store.Store) prometheus.Collector {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName("ringmetrics", "store", name), help, nil, nil)
 	}
-	return []prometheus.Collector{&storeCollector{
+	return &storeCollector{
 		store:      s,
 		nodes:      desc("nodes", "Nodes with data in the store."),
 		pods:       desc("pods", "Pods with data in the store."),
 		containers: desc("containers", "Containers with data in the store."),
 		points:     desc("points", "Points held in all rings."),
 		bytes:      desc("bytes", "Approximate memory held by the store's rings and snapshots, in bytes."),
-	}}
+	}
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {

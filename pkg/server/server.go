@@ -7,17 +7,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -39,21 +37,14 @@ type Server struct {
 	store      *store.Store
 	nodes      informers.SharedInformerFactory
 	pods       metadatainformer.SharedInformerFactory
-	metrics    *scraper.Metrics
 	clock      clock.WithTicker
 	resolution time.Duration
 }
 
-// New builds the server; nothing runs until Run.
+// New wires the server from what the completed config holds; nothing runs
+// until Run. It builds nothing process-global, so a process (a test) may
+// build several.
 func (c CompletedConfig) New() (*Server, error) {
-	client, err := kubernetes.NewForConfig(c.Rest)
-	if err != nil {
-		return nil, fmt.Errorf("building the apiserver client: %w", err)
-	}
-	metadataClient, err := metadata.NewForConfig(c.Rest)
-	if err != nil {
-		return nil, fmt.Errorf("building the metadata client: %w", err)
-	}
 	kubeletConfig, resolver := c.Kubelet, c.Resolver
 	if c.ViaAPIServer {
 		kubeletConfig = c.Rest
@@ -64,20 +55,20 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("building the kubelet transport: %w", err)
 	}
 
-	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = c.NodeSelector }),
 		informers.WithTransform(trimNode))
 	nodeInformer := nodeFactory.Core().V1().Nodes()
 	// Only running pods can have usage; a metadata-only informer keeps the
 	// largest resident set of the server small at 150 000 pods.
-	podFactory := metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, metav1.NamespaceAll,
+	podFactory := metadatainformer.NewFilteredSharedInformerFactory(c.MetadataClient, 0, metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" })
 	podInformer := podFactory.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
 	if err := podInformer.Informer().SetTransform(trimPodMetadata); err != nil {
 		return nil, err
 	}
+	nodes, pods := nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}
 
-	clk := clock.RealClock{}
 	st, err := store.New(store.Config{
 		Capacity:    c.capacity,
 		CPUWindowMs: c.CPUWindow.Milliseconds(),
@@ -86,9 +77,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: clk, resolution: c.Resolution}
+	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: c.Clock, resolution: c.Resolution}
 	var nodeHandler cache.ResourceEventHandlerRegistration
-	s.metrics = scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
+	scrapeMetrics := scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
 	s.scraper = scraper.New(scraper.Config{
 		Resolution: c.Resolution,
 		Timeout:    c.ScrapeTimeout,
@@ -96,7 +87,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		Resolver:   resolver,
 		Client:     scraper.NewKubeletClient(transport, c.MaxResponseBytes),
 		Store:      st,
-		Clock:      clk,
+		Clock:      c.Clock,
 		// The informer's own HasSynced turns true before its handlers have
 		// seen the initial list; readiness must wait until the scraper has a
 		// loop for every node, or it latches on an empty node set.
@@ -107,7 +98,7 @@ func (c CompletedConfig) New() (*Server, error) {
 			_, ok := st.NodeUsage(node)
 			return ok
 		},
-		Metrics: s.metrics,
+		Metrics: scrapeMetrics,
 		Limits:  c.Limits,
 	})
 	if nodeHandler, err = nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
@@ -117,20 +108,21 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	buildChain := c.apiserver.BuildHandlerChainFunc
+	apiMetrics := api.NewMetrics()
+	fastList := api.NewFastList(st, nodes, pods, c.Clock, apiMetrics)
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
-		return buildChain(api.NewFastList(st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}, clk).Wrap(h), conf)
+		return c.baseChain(fastList.Wrap(h), conf)
 	}
 	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
 	}
-	if err := api.Install(s.generic, st, nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}); err != nil {
+	if err := api.Install(s.generic, st, nodes, pods, c.Clock); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 	// Behind the handler chain, so authentication and authorization apply.
 	s.generic.Handler.NonGoRestfulMux.Handle(DiagnosticsPath, scrapeDiagnostics(s.scraper.Failures, s.scraper.NodeCount))
-	if err := registerMetrics(s); err != nil {
+	if err := registerMetrics(c.Registerer, scrapeMetrics.Register, apiMetrics.Register, storeMetrics(st)); err != nil {
 		return nil, err
 	}
 	if err := s.generic.AddReadyzChecks(
@@ -187,11 +179,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.generic.PrepareRun().RunWithContext(ctx)
 }
 
-func registerMetrics(s *Server) error {
-	collectors := append(s.metrics.Collectors(), newStoreCollectors(s.store)...)
-	collectors = append(collectors, api.DefaultMetrics().Collectors()...)
-	for _, c := range collectors {
-		if err := legacyregistry.Registerer().Register(c); err != nil {
+// registerMetrics registers every package's metrics with reg, each
+// through that package's own registration function.
+func registerMetrics(reg prometheus.Registerer, register ...func(prometheus.Registerer) error) error {
+	for _, r := range register {
+		if err := r(reg); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}

@@ -56,7 +56,11 @@ func run(ctx context.Context, o *options.Options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := cfg.Complete().New()
+	completed, err := cfg.Complete()
+	if err != nil {
+		return err
+	}
+	srv, err := completed.New()
 	if err != nil {
 		return err
 	}
