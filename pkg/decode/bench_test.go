@@ -8,18 +8,18 @@ import (
 )
 
 // BenchmarkDecodeResource decodes one node's response over and over, as a
-// scrape loop does: the Decoder and Batch are reused, so after the first
+// scrape loop does: the decoder and Batch are reused, so after the first
 // round the steady state should not allocate.
 func BenchmarkDecodeResource(b *testing.B) {
 	for _, pods := range []int{30, 110} {
 		body := kubeletBody(pods, 2)
 		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) {
-			d := NewDecoder()
+			d := NewResourceDecoder()
 			var batch sample.Batch
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := d.DecodeResource(body, &batch); err != nil {
+				if err := d.Decode(body, &batch); err != nil {
 					b.Fatal(err)
 				}
 				if len(batch.Containers) != 2*pods || !batch.HasNode || batch.Skipped != ([sample.NumSkipReasons]uint32{}) {
@@ -30,7 +30,7 @@ func BenchmarkDecodeResource(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeResourceCold decodes with a new Decoder each time: the
+// BenchmarkDecodeResourceCold decodes with a new decoder each time: the
 // first scrape of a node, or a node whose pods all changed.
 func BenchmarkDecodeResourceCold(b *testing.B) {
 	body := kubeletBody(110, 2)
@@ -38,7 +38,7 @@ func BenchmarkDecodeResourceCold(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var batch sample.Batch
-		if err := NewDecoder().DecodeResource(body, &batch); err != nil || len(batch.Containers) != 220 {
+		if err := NewResourceDecoder().Decode(body, &batch); err != nil || len(batch.Containers) != 220 {
 			b.Fatalf("err %v, %d containers", err, len(batch.Containers))
 		}
 	}

@@ -49,13 +49,13 @@ func (w want) batch() sample.Batch {
 
 // checkDecode decodes in twice with d, into a fresh and into a dirty batch,
 // and compares both results with w.
-func checkDecode(t *testing.T, d *Decoder, in string, w want) {
+func checkDecode(t *testing.T, d *ResourceDecoder, in string, w want) {
 	t.Helper()
-	checkWith(t, "DecodeResource", d.DecodeResource, ErrNotText, in, w)
+	checkWith(t, "ResourceDecoder.Decode", d.Decode, ErrNotText, in, w)
 }
 
-// checkWith is checkDecode for any of the Decoder's methods; its errors must
-// wrap sentinel.
+// checkWith is checkDecode for either decoder's Decode; its errors must wrap
+// sentinel.
 func checkWith(t *testing.T, method string, decode func([]byte, *sample.Batch) error, sentinel error, in string, w want) {
 	t.Helper()
 	wantB := w.batch()
@@ -102,7 +102,7 @@ var (
 func TestDecodeResource(t *testing.T) {
 	f := func(in string, w want) {
 		t.Helper()
-		checkDecode(t, NewDecoder(), in, w)
+		checkDecode(t, NewResourceDecoder(), in, w)
 	}
 	const (
 		malformed  = sample.SkipMalformed
@@ -293,7 +293,7 @@ func TestDecodeResource(t *testing.T) {
 }
 
 func TestDecodeResourceTooMany(t *testing.T) {
-	d := &Decoder{Limits: Limits{MaxContainers: 2}}
+	d := &ResourceDecoder{Limits: Limits{MaxContainers: 2}}
 	var in strings.Builder
 	for _, pod := range []string{"p1", "p2", "p3", "p4"} {
 		in.WriteString(strings.ReplaceAll(cpuLine, `pod="p"`, `pod="`+pod+`"`))
@@ -307,25 +307,25 @@ func TestDecodeResourceTooMany(t *testing.T) {
 	})
 	// The names of refused containers are not interned: the cap bounds
 	// memory, not just output.
-	if got := len(d.intern); got != 4 {
+	if got := len(d.t.intern); got != 4 {
 		t.Errorf("intern table holds %d names, want 4 (n, p1, p2, c)", got)
 	}
 
-	// The defaults apply to the zero Decoder. kubeletBody sorts series by
+	// The defaults apply to the zero decoder. kubeletBody sorts series by
 	// container name, as the kubelet does, so the cap on containers falls
 	// within the last container name: the two pods that lose their third
 	// container to it lose their first two as well (3 series each refused,
 	// 2 containers each dropped at the end).
-	var zero Decoder
+	var zero ResourceDecoder
 	var b sample.Batch
-	if err := zero.DecodeResource(kubeletBody(DefaultMaxContainers/3+1, 3), &b); err != nil {
+	if err := zero.Decode(kubeletBody(DefaultMaxContainers/3+1, 3), &b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Containers) != DefaultMaxContainers-4 || b.Skipped[sample.SkipTooMany] != 2*3+2*2 {
 		t.Errorf("got %d containers, %d too many; want %d, 10", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers-4)
 	}
 	// One pod too many: all of its containers are refused.
-	if err := zero.DecodeResource(kubeletBody(DefaultMaxPods+1, 2), &b); err != nil {
+	if err := zero.Decode(kubeletBody(DefaultMaxPods+1, 2), &b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Containers) != 2*DefaultMaxPods || b.Skipped[sample.SkipTooManyPods] != 2*3 || b.Skipped[sample.SkipTooMany] != 0 {
@@ -335,7 +335,7 @@ func TestDecodeResourceTooMany(t *testing.T) {
 
 func TestDecodeResourceError(t *testing.T) {
 	in := "<html>" + strings.Repeat("x", 200) + "\n"
-	err := NewDecoder().DecodeResource([]byte(in), &sample.Batch{})
+	err := NewResourceDecoder().Decode([]byte(in), &sample.Batch{})
 	if !errors.Is(err, ErrNotText) {
 		t.Fatalf("error = %v, want ErrNotText", err)
 	}
@@ -352,7 +352,7 @@ func TestDecodeResourceOwnsStrings(t *testing.T) {
 	body := []byte(strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="p\\q"`) + // escaped: the scratch path
 		strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="fresh"`))
 	var b sample.Batch
-	if err := NewDecoder().DecodeResource(body, &b); err != nil {
+	if err := NewResourceDecoder().Decode(body, &b); err != nil {
 		t.Fatal(err)
 	}
 	before := append([]sample.Container(nil), b.Containers...)
@@ -368,13 +368,13 @@ func TestDecodeResourceOwnsStrings(t *testing.T) {
 }
 
 // TestDecodeResourceSteadyState checks that re-decoding the same node's
-// response allocates nothing once the Decoder and Batch have warmed up.
+// response allocates nothing once the decoder and Batch have warmed up.
 func TestDecodeResourceSteadyState(t *testing.T) {
 	body := kubeletBody(110, 2)
-	d := NewDecoder()
+	d := NewResourceDecoder()
 	var b sample.Batch
 	allocs := testing.AllocsPerRun(20, func() {
-		if err := d.DecodeResource(body, &b); err != nil || len(b.Containers) != 220 || !b.HasNode {
+		if err := d.Decode(body, &b); err != nil || len(b.Containers) != 220 || !b.HasNode {
 			t.Fatalf("err %v, %d containers, node %v", err, len(b.Containers), b.HasNode)
 		}
 	})
@@ -384,29 +384,29 @@ func TestDecodeResourceSteadyState(t *testing.T) {
 }
 
 // TestDecodeResourceBounded checks that churn and one huge response do not
-// pin memory in a Decoder.
+// pin memory in a decoder.
 func TestDecodeResourceBounded(t *testing.T) {
-	d := NewDecoder()
+	d := NewResourceDecoder()
 	var b sample.Batch
-	if err := d.DecodeResource(kubeletBody(3000, 3), &b); err != nil || len(b.Containers) != 9000 {
+	if err := d.Decode(kubeletBody(3000, 3), &b); err != nil || len(b.Containers) != 9000 {
 		t.Fatalf("err %v, %d containers", err, len(b.Containers))
 	}
 	small := kubeletBody(10, 2)
-	if err := d.DecodeResource(small, &b); err != nil || len(b.Containers) != 20 {
+	if err := d.Decode(small, &b); err != nil || len(b.Containers) != 20 {
 		t.Fatalf("err %v, %d containers", err, len(b.Containers))
 	}
-	if len(d.intern) > 2*3*20+internSlack || cap(d.entries) > 4*20+tableSlack || d.index != nil {
-		t.Errorf("after a small scrape: intern %d, entries cap %d, index kept %v", len(d.intern), cap(d.entries), d.index != nil)
+	if len(d.t.intern) > 2*3*20+internSlack || cap(d.t.entries) > 4*20+tableSlack || d.t.index != nil {
+		t.Errorf("after a small scrape: intern %d, entries cap %d, index kept %v", len(d.t.intern), cap(d.t.entries), d.t.index != nil)
 	}
 
 	// Every scrape brings new pods: the table must not grow without bound.
 	for i := range 200 {
 		body := strings.ReplaceAll(string(small), "deployment-", "churn"+string(rune('a'+i%26))+string(rune('a'+i/26))+"-")
-		if err := d.DecodeResource([]byte(body), &b); err != nil || len(b.Containers) != 20 {
+		if err := d.Decode([]byte(body), &b); err != nil || len(b.Containers) != 20 {
 			t.Fatalf("round %d: err %v, %d containers", i, err, len(b.Containers))
 		}
-		if len(d.intern) > 2*3*20+internSlack+3*20 {
-			t.Fatalf("round %d: intern table grew to %d names", i, len(d.intern))
+		if len(d.t.intern) > 2*3*20+internSlack+3*20 {
+			t.Fatalf("round %d: intern table grew to %d names", i, len(d.t.intern))
 		}
 	}
 }

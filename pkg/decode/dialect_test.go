@@ -54,17 +54,30 @@ func sortContainers(cs []sample.Container) {
 	})
 }
 
-// decodeFixture decodes a fixture with the decoder its extension calls for,
-// containers sorted.
-func decodeFixture(t *testing.T, d *Decoder, name string, body []byte) (sample.Batch, error) {
+// decoder is what both decoders offer, for the tests that hold of both.
+type decoder interface {
+	Decode(body []byte, b *sample.Batch) error
+}
+
+var (
+	_ decoder = (*ResourceDecoder)(nil)
+	_ decoder = (*SummaryDecoder)(nil)
+)
+
+// decoderFor returns a new decoder of the kind a fixture's extension calls
+// for; fallbackMs is the resource decoder's FallbackTimestampMs.
+func decoderFor(name string, fallbackMs int64) decoder {
+	if strings.HasSuffix(name, ".json") {
+		return NewSummaryDecoder()
+	}
+	return &ResourceDecoder{FallbackTimestampMs: fallbackMs}
+}
+
+// decodeFixture decodes a fixture body with d, containers sorted.
+func decodeFixture(t *testing.T, d decoder, body []byte) (sample.Batch, error) {
 	t.Helper()
 	b := sample.Batch{Node: "node-1"}
-	var err error
-	if strings.HasSuffix(name, ".json") {
-		err = d.DecodeSummary(body, &b)
-	} else {
-		err = d.DecodeResource(body, &b)
-	}
+	err := d.Decode(body, &b)
 	sortContainers(b.Containers)
 	if len(b.Containers) == 0 {
 		b.Containers = nil
@@ -146,7 +159,7 @@ func TestDialects(t *testing.T) {
 	nodeAt := func(p *sample.Point, ts int64) *sample.Point { q := *p; q.TimestampMs = ts; return &q }
 	for _, tc := range []struct {
 		file string
-		// fallback is the Decoder's FallbackTimestampMs.
+		// fallback is the ResourceDecoder's FallbackTimestampMs.
 		fallback int64
 		want     want
 	}{
@@ -223,8 +236,7 @@ func TestDialects(t *testing.T) {
 		}},
 	} {
 		t.Run(strings.ReplaceAll(tc.file, "/", "_")+map[bool]string{true: "_fallback"}[tc.fallback > 0], func(t *testing.T) {
-			d := &Decoder{FallbackTimestampMs: tc.fallback}
-			got, err := decodeFixture(t, d, tc.file, readFixture(t, tc.file))
+			got, err := decodeFixture(t, decoderFor(tc.file, tc.fallback), readFixture(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,8 +274,7 @@ func TestResourceAndSummaryAgree(t *testing.T) {
 		{"resource/windows.txt", "summary/windows.json"},
 		{"resource/swap.txt", "summary/swap.json"},
 	} {
-		d := NewDecoder()
-		fromText, err := decodeFixture(t, d, pair[0], readFixture(t, pair[0]))
+		fromText, err := decodeFixture(t, NewResourceDecoder(), readFixture(t, pair[0]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,8 +283,9 @@ func TestResourceAndSummaryAgree(t *testing.T) {
 		if err := json.Compact(&compact, summary); err != nil {
 			t.Fatal(err)
 		}
+		d := NewSummaryDecoder()
 		for _, body := range [][]byte{summary, compact.Bytes()} {
-			fromJSON, err := decodeFixture(t, d, pair[1], body)
+			fromJSON, err := decodeFixture(t, d, body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +300,7 @@ func TestResourceAndSummaryAgree(t *testing.T) {
 func TestFallbackTimestamp(t *testing.T) {
 	f := func(fallback int64, in string, w want) {
 		t.Helper()
-		checkDecode(t, &Decoder{FallbackTimestampMs: fallback}, in, w)
+		checkDecode(t, &ResourceDecoder{FallbackTimestampMs: fallback}, in, w)
 	}
 	untimedCPU := strings.Replace(cpuLine, " 5\n", "\n", 1)
 	untimedNode := "node_cpu_usage_seconds_total 1.5\nnode_memory_working_set_bytes 100\n"
@@ -313,9 +325,9 @@ func TestFallbackTimestamp(t *testing.T) {
 	f(7000, strings.Replace(untimedCPU, " 1\n", " NaN\n", 1)+memLine, want{skip: skips(sample.SkipInvalidValue, 1, sample.SkipIncomplete, 1)})
 	f(7000, untimedCPU+untimedCPU+memLine, want{containers: at(7000), skip: skips(sample.SkipDuplicate, 1)})
 	f(7000, untimedCPU, want{skip: skips(sample.SkipIncomplete, 1)})
-	// The summary decoder ignores the fallback.
-	d := &Decoder{FallbackTimestampMs: 7000}
-	checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON,
+	// The summary decoder has no fallback: the Summary API always gives a
+	// reading its time.
+	checkWith(t, "SummaryDecoder.Decode", NewSummaryDecoder().Decode, ErrNotJSON,
 		sDoc("", sPod(sCtr(`"name":"c"`, `"cpu":{"usageCoreNanoSeconds":1}`, sumMemM))),
 		want{skip: skips(sample.SkipMissingTimestamp, 1)})
 }
@@ -323,9 +335,9 @@ func TestFallbackTimestamp(t *testing.T) {
 // TestPauseContainer covers the sandbox series of the resource format.
 func TestPauseContainer(t *testing.T) {
 	pause := strings.ReplaceAll(cpuLine+memLine, `container="c"`, `container="POD"`)
-	checkDecode(t, NewDecoder(), pause+cpuLine+memLine, want{containers: complete})
-	checkDecode(t, NewDecoder(), strings.ReplaceAll(pause, `namespace="n",`, ""), want{})
+	checkDecode(t, NewResourceDecoder(), pause+cpuLine+memLine, want{containers: complete})
+	checkDecode(t, NewResourceDecoder(), strings.ReplaceAll(pause, `namespace="n",`, ""), want{})
 	// Only the exact name: "pod" could be a real container.
 	lower := strings.ReplaceAll(cpuLine+memLine, `container="c"`, `container="pod"`)
-	checkDecode(t, NewDecoder(), lower, want{containers: []sample.Container{ctr("n", "p", "pod", 5, 1e9, 2, 0)}})
+	checkDecode(t, NewResourceDecoder(), lower, want{containers: []sample.Container{ctr("n", "p", "pod", 5, 1e9, 2, 0)}})
 }

@@ -44,20 +44,20 @@ func FuzzDecodeResource(f *testing.F) {
 		f.Add(fx)
 	}
 
-	d := &Decoder{Limits: fuzzLimits}
-	fallback := &Decoder{Limits: fuzzLimits, FallbackTimestampMs: 1732530000000}
+	d := &ResourceDecoder{Limits: fuzzLimits}
+	fallback := &ResourceDecoder{Limits: fuzzLimits, FallbackTimestampMs: 1732530000000}
 	var first, second, third sample.Batch
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Decode a copy that is clobbered afterwards: any string aliasing
 		// the body would show up as a difference from the second decode.
 		clobbered := bytes.Clone(body)
-		err := d.DecodeResource(clobbered, &first)
+		err := d.Decode(clobbered, &first)
 		for i := range clobbered {
 			clobbered[i] ^= 0xff
 		}
-		checkInvariants(t, d, body, &first, err)
+		checkInvariants(t, body, &first, err)
 
-		err2 := d.DecodeResource(body, &second)
+		err2 := d.Decode(body, &second)
 		if (err == nil) != (err2 == nil) {
 			t.Fatalf("errors differ between decodes: %v, %v", err, err2)
 		}
@@ -65,15 +65,15 @@ func FuzzDecodeResource(f *testing.F) {
 			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
 		}
 		var fresh sample.Batch
-		_ = (&Decoder{Limits: fuzzLimits}).DecodeResource(body, &fresh)
+		_ = (&ResourceDecoder{Limits: fuzzLimits}).Decode(body, &fresh)
 		if !sameBatch(&first, &fresh) {
 			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
 		}
 
 		// The fallback time changes nothing in a body with a timed CPU
 		// series, and otherwise only keeps what lacked nothing else.
-		err3 := fallback.DecodeResource(body, &third)
-		checkInvariants(t, fallback, body, &third, err3)
+		err3 := fallback.Decode(body, &third)
+		checkInvariants(t, body, &third, err3)
 		if fallback.cpuTimed {
 			if !sameBatch(&first, &third) {
 				t.Fatalf("the fallback changed a timed body (-without +with):\n%s", cmp.Diff(first, third, cmpopts.EquateEmpty()))
@@ -94,9 +94,9 @@ func FuzzDecodeResource(f *testing.F) {
 	})
 }
 
-func checkInvariants(t *testing.T, d *Decoder, body []byte, b *sample.Batch, err error) {
+func checkInvariants(t *testing.T, body []byte, b *sample.Batch, err error) {
 	t.Helper()
-	total := checkBatch(t, d, b, err)
+	total := checkBatch(t, b, err)
 	// Each line is counted at most once, each container (and the node) at
 	// most once more as incomplete.
 	if lines := uint64(bytes.Count(body, []byte("\n")) + 1); total > 2*lines+1 {
@@ -104,10 +104,11 @@ func checkInvariants(t *testing.T, d *Decoder, body []byte, b *sample.Batch, err
 	}
 }
 
-// checkBatch checks what must hold of any decoder's batch, and returns its
-// total skip count.
-func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uint64) {
+// checkBatch checks what must hold of any batch decoded under fuzzLimits,
+// and returns its total skip count.
+func checkBatch(t *testing.T, b *sample.Batch, err error) (skips uint64) {
 	t.Helper()
+	limits := fuzzLimits.WithDefaults()
 	if err != nil && (b.HasNode || len(b.Containers) > 0) {
 		t.Fatalf("error %v, yet the batch holds readings", err)
 	}
@@ -118,14 +119,14 @@ func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uin
 	} else if b.NodePoint != (sample.Point{}) {
 		t.Fatalf("no node reading, yet NodePoint = %+v", b.NodePoint)
 	}
-	if len(b.Containers) > d.maxContainers() {
-		t.Fatalf("%d containers, above the cap of %d", len(b.Containers), d.maxContainers())
+	if len(b.Containers) > limits.MaxContainers {
+		t.Fatalf("%d containers, above the cap of %d", len(b.Containers), limits.MaxContainers)
 	}
 	seen := make(map[containerKey]bool, len(b.Containers))
 	pods := make(map[containerKey]bool)
 	for _, c := range b.Containers {
 		for _, name := range []string{c.Namespace, c.Pod, c.Name} {
-			if _, ok := checkName([]byte(name), false, d.maxNameLength()); !ok {
+			if _, ok := checkName([]byte(name), false, limits.MaxNameLength); !ok {
 				t.Fatalf("container %+v has a bad name %q", c, name)
 			}
 		}
@@ -139,8 +140,8 @@ func checkBatch(t *testing.T, d *Decoder, b *sample.Batch, err error) (skips uin
 		}
 		seen[k] = true
 	}
-	if len(pods) > d.maxPods() {
-		t.Fatalf("%d pods, above the cap of %d", len(pods), d.maxPods())
+	if len(pods) > limits.MaxPods {
+		t.Fatalf("%d pods, above the cap of %d", len(pods), limits.MaxPods)
 	}
 	for _, n := range b.Skipped {
 		skips += uint64(n)

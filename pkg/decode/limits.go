@@ -24,7 +24,7 @@ const (
 	DefaultMaxNameLength = 253
 )
 
-// Limits bound what the Decoder keeps of one response, and with it what the
+// Limits bound what a decoder keeps of one response, and with it what the
 // store keeps for one node. A zero field takes its default.
 //
 // What is over a limit is skipped and counted, never an error: the node's
@@ -69,7 +69,7 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// podTrack is a pod kept in the response, once the decoder counts pods.
+// podTrack is a pod kept in the response, once the table counts pods.
 type podTrack struct {
 	// truncated is set when a container of the pod was refused for
 	// MaxContainers: the pod's kept containers are then dropped too.
@@ -85,26 +85,26 @@ type podTrack struct {
 // the two caps, by building the set of kept pods from them once: until
 // then neither cap can be reached (every pod has a container), so a node
 // under the limits never pays for a pod set.
-func (d *Decoder) admit(ns, pod string, knownNames bool) (sample.SkipReason, bool) {
-	maxCtrs, maxPods := d.maxContainers(), d.maxPods()
-	if !d.podsOn {
-		if len(d.entries) < min(maxCtrs, maxPods) {
+func (t *table) admit(ns, pod string, knownNames bool) (sample.SkipReason, bool) {
+	maxCtrs, maxPods := t.limits.MaxContainers, t.limits.MaxPods
+	if !t.podsOn {
+		if len(t.entries) < min(maxCtrs, maxPods) {
 			return 0, true
 		}
-		d.trackPods()
+		t.trackPods()
 	}
-	var t podTrack
+	var pt podTrack
 	known := false
 	if knownNames {
-		t, known = d.pods[containerKey{namespace: ns, pod: pod}]
+		pt, known = t.pods[containerKey{namespace: ns, pod: pod}]
 	}
-	if !known && len(d.pods) >= maxPods {
+	if !known && len(t.pods) >= maxPods {
 		return sample.SkipTooManyPods, false
 	}
-	if len(d.entries) >= maxCtrs {
-		if known && !t.truncated {
-			d.pods[containerKey{namespace: ns, pod: pod}] = podTrack{truncated: true}
-			d.truncated = true
+	if len(t.entries) >= maxCtrs {
+		if known && !pt.truncated {
+			t.pods[containerKey{namespace: ns, pod: pod}] = podTrack{truncated: true}
+			t.truncated = true
 		}
 		return sample.SkipTooMany, false
 	}
@@ -112,50 +112,29 @@ func (d *Decoder) admit(ns, pod string, knownNames bool) (sample.SkipReason, boo
 }
 
 // trackPods starts counting pods: from here on every new entry's pod is in
-// d.pods.
-func (d *Decoder) trackPods() {
-	if d.pods == nil {
-		d.pods = make(map[containerKey]podTrack, len(d.entries))
+// t.pods.
+func (t *table) trackPods() {
+	if t.pods == nil {
+		t.pods = make(map[containerKey]podTrack, len(t.entries))
 	}
-	for i := range d.entries {
-		c := &d.entries[i].c
-		d.pods[containerKey{namespace: c.Namespace, pod: c.Pod}] = podTrack{}
+	for i := range t.entries {
+		c := &t.entries[i].c
+		t.pods[containerKey{namespace: c.Namespace, pod: c.Pod}] = podTrack{}
 	}
-	d.podsOn = true
+	t.podsOn = true
 }
 
 // added records the pod of a new entry once pods are counted.
-func (d *Decoder) added(c *sample.Container) {
-	if d.podsOn {
+func (t *table) added(c *sample.Container) {
+	if t.podsOn {
 		k := containerKey{namespace: c.Namespace, pod: c.Pod}
-		if _, ok := d.pods[k]; !ok {
-			d.pods[k] = podTrack{}
+		if _, ok := t.pods[k]; !ok {
+			t.pods[k] = podTrack{}
 		}
 	}
 }
 
 // cut reports whether the entry's pod lost a container to MaxContainers.
-func (d *Decoder) cut(c *sample.Container) bool {
-	return d.truncated && d.pods[containerKey{namespace: c.Namespace, pod: c.Pod}].truncated
-}
-
-func (d *Decoder) maxContainers() int {
-	if d.MaxContainers > 0 {
-		return d.MaxContainers
-	}
-	return DefaultMaxContainers
-}
-
-func (d *Decoder) maxPods() int {
-	if d.MaxPods > 0 {
-		return d.MaxPods
-	}
-	return DefaultMaxPods
-}
-
-func (d *Decoder) maxNameLength() int {
-	if d.MaxNameLength > 0 {
-		return d.MaxNameLength
-	}
-	return DefaultMaxNameLength
+func (t *table) cut(c *sample.Container) bool {
+	return t.truncated && t.pods[containerKey{namespace: c.Namespace, pod: c.Pod}].truncated
 }

@@ -128,18 +128,18 @@ func TestLimits(t *testing.T) {
 				r := tc.refs[i]
 				kept = append(kept, ctr(r.ns, r.pod, r.name, 5, 1e9, 2, 0))
 			}
-			d := &Decoder{Limits: limits}
-			checkDecode(t, d, limitsText(tc.refs), want{containers: kept, skip: tc.text})
-			checkInterned(t, d, len(kept))
+			text := &ResourceDecoder{Limits: limits}
+			checkDecode(t, text, limitsText(tc.refs), want{containers: kept, skip: tc.text})
+			checkInterned(t, &text.t, len(kept))
 
 			for i := range kept {
 				kept[i].TimestampMs = summaryTS
 			}
-			d = &Decoder{Limits: limits}
-			checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON, limitsSummary(tc.refs), want{containers: kept, skip: tc.summary})
-			checkInterned(t, d, len(kept))
-			if cap(d.scratch) > 4<<10 {
-				t.Errorf("scratch grew to %d bytes", cap(d.scratch))
+			summary := &SummaryDecoder{Limits: limits}
+			checkWith(t, "SummaryDecoder.Decode", summary.Decode, ErrNotJSON, limitsSummary(tc.refs), want{containers: kept, skip: tc.summary})
+			checkInterned(t, &summary.t, len(kept))
+			if cap(summary.t.scratch) > 4<<10 {
+				t.Errorf("scratch grew to %d bytes", cap(summary.t.scratch))
 			}
 		})
 	}
@@ -148,14 +148,14 @@ func TestLimits(t *testing.T) {
 // checkInterned checks that the intern table holds nothing over the name
 // cap and no more than the names of the containers kept, plus those of
 // containers dropped with their pods.
-func checkInterned(t *testing.T, d *Decoder, kept int) {
+func checkInterned(t *testing.T, tb *table, kept int) {
 	t.Helper()
-	for s := range d.intern {
-		if len(s) > d.maxNameLength() {
+	for s := range tb.intern {
+		if len(s) > tb.limits.MaxNameLength {
 			t.Errorf("intern table holds a %d-byte name", len(s))
 		}
 	}
-	if n := len(d.intern); n > 3*max(kept, d.maxContainers()) {
+	if n := len(tb.intern); n > 3*max(kept, tb.limits.MaxContainers) {
 		t.Errorf("intern table holds %d names for %d containers", n, kept)
 	}
 }
@@ -168,7 +168,7 @@ func TestLimitsBoundTablesUnderChurn(t *testing.T) {
 	limits := Limits{MaxContainers: 500, MaxPods: 200, MaxNameLength: 100}
 	for _, format := range []string{"text", "summary"} {
 		t.Run(format, func(t *testing.T) {
-			d := &Decoder{Limits: limits}
+			text, summary := &ResourceDecoder{Limits: limits}, &SummaryDecoder{Limits: limits}
 			var b sample.Batch
 			for round := range 12 {
 				// 1 000 pods of 3 containers, every name new and at the
@@ -185,10 +185,12 @@ func TestLimitsBoundTablesUnderChurn(t *testing.T) {
 					refs = append(refs, ref{fmt.Sprintf("ns-%d-%d", round, p%7), pod, fmt.Sprintf("c%d-%d", round, c)})
 				}
 				var err error
+				tb := &text.t
 				if format == "text" {
-					err = d.DecodeResource([]byte(limitsText(refs)), &b)
+					err = text.Decode([]byte(limitsText(refs)), &b)
 				} else {
-					err = d.DecodeSummary([]byte(limitsSummary(refs)), &b)
+					err = summary.Decode([]byte(limitsSummary(refs)), &b)
+					tb = &summary.t
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -206,10 +208,10 @@ func TestLimitsBoundTablesUnderChurn(t *testing.T) {
 				// compact keeps the tables within a small multiple of what
 				// the response kept, whatever the churn.
 				n := limits.MaxContainers
-				if len(d.intern) > 6*n+internSlack || len(d.index) > n || cap(d.entries) > 4*n+tableSlack ||
-					len(d.pods) > limits.MaxPods || cap(d.pending) > 4*n+tableSlack || cap(d.scratch) > 64<<10 {
+				if len(tb.intern) > 6*n+internSlack || len(tb.index) > n || cap(tb.entries) > 4*n+tableSlack ||
+					len(tb.pods) > limits.MaxPods || cap(summary.pending) > 4*n+tableSlack || cap(tb.scratch) > 64<<10 {
 					t.Fatalf("round %d: intern %d, index %d, entries %d, pods %d, pending %d, scratch %d",
-						round, len(d.intern), len(d.index), cap(d.entries), len(d.pods), cap(d.pending), cap(d.scratch))
+						round, len(tb.intern), len(tb.index), cap(tb.entries), len(tb.pods), cap(summary.pending), cap(tb.scratch))
 				}
 			}
 		})

@@ -36,8 +36,20 @@ func kindOf(name []byte) metricKind {
 	return kindUnknown
 }
 
+// part returns the seen* bit of the part of a reading a series of kind k
+// gives.
+func (k metricKind) part() uint8 {
+	switch k {
+	case kindNodeCPU, kindContainerCPU:
+		return seenCPU
+	case kindNodeMemory, kindContainerMemory:
+		return seenMemory
+	}
+	return seenStart
+}
+
 // labelSet holds the labels of one line that name a container. The slices
-// alias the body or d.scratch and live until the next line.
+// alias the body or the table's scratch space and live until the next line.
 type labelSet struct {
 	namespace, pod, container []byte
 	// has holds one bit per label above, so that a repeated label is caught
@@ -54,7 +66,7 @@ const (
 // decodeLine decodes one line (without its '\n') into d's per-decode state.
 // It reports whether the line was a well-formed sample line, or why it was
 // malformed. terminal is set for a final line that lacked its newline.
-func (d *Decoder) decodeLine(line []byte, terminal bool, b *sample.Batch) (isSample bool, malformed string) {
+func (d *ResourceDecoder) decodeLine(line []byte, terminal bool, b *sample.Batch) (isSample bool, malformed string) {
 	line = trimBlank(line)
 	if len(line) == 0 || line[0] == '#' {
 		return false, ""
@@ -79,7 +91,7 @@ func (d *Decoder) decodeLine(line []byte, terminal bool, b *sample.Batch) (isSam
 
 	var ls labelSet
 	if len(rest) > 0 && rest[0] == '{' {
-		d.scratch = d.scratch[:0]
+		d.t.scratch = d.t.scratch[:0]
 		var why string
 		if rest, why = d.labels(rest[1:], &ls); why != "" {
 			return false, why
@@ -113,19 +125,20 @@ func (d *Decoder) decodeLine(line []byte, terminal bool, b *sample.Batch) (isSam
 		}
 	}
 
-	switch kind {
-	case kindNodeCPU, kindNodeMemory:
-		d.node(kind, v, ts, hasTS, b)
-	default:
-		d.container(kind, &ls, v, ts, hasTS, b)
+	e := &d.t.node
+	if kind != kindNodeCPU && kind != kindNodeMemory {
+		if e = d.container(&ls, b); e == nil {
+			return true, ""
+		}
 	}
+	d.series(e, kind, v, ts, hasTS, b)
 	return true, ""
 }
 
 // labels parses a label set from just after its '{' and returns what follows
 // its '}', or why it is malformed. Only the labels naming a container are
 // kept; the rest are checked for syntax and dropped.
-func (d *Decoder) labels(s []byte, ls *labelSet) ([]byte, string) {
+func (d *ResourceDecoder) labels(s []byte, ls *labelSet) ([]byte, string) {
 	for {
 		s = skipBlank(s)
 		if len(s) == 0 {
@@ -171,8 +184,8 @@ func (d *Decoder) labels(s []byte, ls *labelSet) ([]byte, string) {
 			// A value too long for a name however it unescapes (an escape
 			// is two bytes for one) stays raw: lookup refuses it by its
 			// length, without copying a hostile megabyte into scratch.
-			if escaped && len(raw) <= 2*d.maxNameLength() {
-				raw = d.unescape(raw)
+			if escaped && len(raw) <= 2*d.t.limits.MaxNameLength {
+				raw = d.t.scratchName(raw, unescapeLabel)
 			}
 			*dst = raw
 		}
@@ -224,10 +237,9 @@ func scanQuoted(s []byte) (raw []byte, escaped bool, rest []byte, ok bool) {
 	return nil, false, nil, false
 }
 
-// unescape appends the unescaped raw (already validated by scanQuoted) to
-// d.scratch and returns it, capped so later appends cannot overwrite it.
-func (d *Decoder) unescape(raw []byte) []byte {
-	start := len(d.scratch)
+// unescapeLabel appends raw, a label value already checked by scanQuoted,
+// to dst with its escapes undone.
+func unescapeLabel(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '\\' {
@@ -237,10 +249,9 @@ func (d *Decoder) unescape(raw []byte) []byte {
 				c = '\n'
 			}
 		}
-		d.scratch = append(d.scratch, c)
+		dst = append(dst, c)
 	}
-	end := len(d.scratch)
-	return d.scratch[start:end:end]
+	return dst
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }

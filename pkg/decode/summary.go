@@ -17,7 +17,7 @@ var ErrNotJSON = errors.New("body is not Summary API JSON")
 // end of the pod because the pod's podRef may come after its containers:
 // JSON members come in any order.
 type pendingContainer struct {
-	// name aliases the body or d.scratch.
+	// name aliases the body or the table's scratch space.
 	name  []byte
 	idBad uint8
 	r     reading
@@ -26,10 +26,41 @@ type pendingContainer struct {
 	startBad uint8
 }
 
-// DecodeSummary decodes a kubelet /stats/summary body (the Summary API,
+// SummaryDecoder decodes the kubelet's /stats/summary bodies. Like
+// ResourceDecoder, it keeps scratch space and an intern table between calls
+// and, reused for the scrapes of one node, allocates nothing once warm. The
+// zero SummaryDecoder is ready to use. A SummaryDecoder must not be used by
+// more than one goroutine at a time.
+type SummaryDecoder struct {
+	// Limits bound what one response may make the decoder keep; see Limits.
+	// Zero fields take the defaults.
+	Limits
+
+	t table
+	// stack and key are the JSON scanner's, and pending holds one pod's
+	// containers, kept between calls for their capacity.
+	stack   []byte
+	key     []byte
+	pending []pendingContainer
+}
+
+// NewSummaryDecoder returns a SummaryDecoder with the default limits.
+func NewSummaryDecoder() *SummaryDecoder {
+	return &SummaryDecoder{Limits: DefaultLimits()}
+}
+
+// Reset drops everything d keeps between calls, as if d were new; Limits
+// stay. A scraper that has moved a node to /metrics/resource resets the
+// idle decoder, so that the node holds one intern table, not two.
+func (d *SummaryDecoder) Reset() {
+	limits := d.Limits
+	*d = SummaryDecoder{Limits: limits}
+}
+
+// Decode decodes a kubelet /stats/summary body (the Summary API,
 // stats/v1alpha1) into b. It resets b first, keeping b.Node and the capacity
-// of b.Containers. Strings in b are interned by the Decoder, as with
-// DecodeResource, and never alias body.
+// of b.Containers. Strings in b are interned by the decoder, as with
+// ResourceDecoder, and never alias body.
 //
 // What is kept:
 //   - the node reading, from node.cpu (time → NodePoint.TimestampMs,
@@ -67,16 +98,14 @@ type pendingContainer struct {
 // the pod sandbox; no real container can have it, as container names are
 // lower-case) is dropped without a count.
 //
-// DecodeSummary returns an error wrapping ErrNotJSON when body is not one
+// Decode returns an error wrapping ErrNotJSON when body is not one
 // well-formed JSON object (an empty body included); b then holds nothing
-// but one SkipMalformed. FallbackTimestampMs does not apply: the Summary API
+// but one SkipMalformed. There is no FallbackTimestampMs: the Summary API
 // always gives a reading its time, so one without it is broken, not a
 // dialect.
-func (d *Decoder) DecodeSummary(body []byte, b *sample.Batch) error {
-	node := b.Node
-	b.Reset()
-	b.Node = node
-	d.begin()
+func (d *SummaryDecoder) Decode(body []byte, b *sample.Batch) error {
+	d.t.begin(d.Limits, b)
+	d.pending = d.pending[:0]
 
 	s := scanner{buf: body, stack: d.stack[:0], key: d.key[:0]}
 	if s.peek() != '{' {
@@ -101,12 +130,14 @@ func (d *Decoder) DecodeSummary(body []byte, b *sample.Batch) error {
 	}
 	d.stack, d.key = s.stack[:0], s.key[:0]
 	// Pending names alias the body: dropping them lets the body go, however
-	// large it was, rather than have the Decoder pin it until the slots are
+	// large it was, rather than have the decoder pin it until the slots are
 	// overwritten.
 	clear(d.pending[:cap(d.pending)])
 
-	d.finish(b)
+	d.t.finish(b, 0)
+	d.compact()
 	if !s.ok() {
+		node := b.Node
 		b.Reset()
 		b.Node = node
 		b.Skip(sample.SkipMalformed)
@@ -116,17 +147,18 @@ func (d *Decoder) DecodeSummary(body []byte, b *sample.Batch) error {
 }
 
 // summaryNode reads the node object.
-func (d *Decoder) summaryNode(s *scanner, b *sample.Batch) {
+func (d *SummaryDecoder) summaryNode(s *scanner, b *sample.Batch) {
 	if s.null() {
 		return
 	}
-	if d.nodeSeen != 0 {
+	n := &d.t.node
+	if n.seen != 0 {
 		s.skip()
 		b.Skip(sample.SkipDuplicate)
 		return
 	}
 	// From here on the node's fate is counted here, never by finish.
-	d.nodeSeen = flagCounted
+	n.seen = flagCounted
 	if s.peek() != '{' {
 		s.skip()
 		b.Skip(sample.SkipMalformed)
@@ -148,17 +180,11 @@ func (d *Decoder) summaryNode(s *scanner, b *sample.Batch) {
 			s.skip()
 		}
 	}
-	if bad := r.verdict(); bad != 0 {
-		b.Skip(firstReason(bad))
-		return
-	}
-	b.NodePoint = r.p
-	d.nodeSeen |= seenUsage
-	d.nodeOK = seenUsage
+	keep(n, &r, b)
 }
 
 // summaryPods reads the pods array.
-func (d *Decoder) summaryPods(s *scanner, b *sample.Batch) {
+func (d *SummaryDecoder) summaryPods(s *scanner, b *sample.Batch) {
 	if !enterArray(s, b) {
 		return
 	}
@@ -168,7 +194,7 @@ func (d *Decoder) summaryPods(s *scanner, b *sample.Batch) {
 }
 
 // summaryPod reads one pod object and then resolves its containers.
-func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
+func (d *SummaryDecoder) summaryPod(s *scanner, b *sample.Batch) {
 	if s.null() {
 		return
 	}
@@ -179,7 +205,7 @@ func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
 	}
 	// The names of the previous pod's containers are in the store's
 	// intern table by now: the scratch space can be reused.
-	d.scratch = d.scratch[:0]
+	d.t.scratch = d.t.scratch[:0]
 	d.pending = d.pending[:0]
 	var namespace, name []byte
 	var keys, podBad uint8
@@ -237,7 +263,7 @@ func (d *Decoder) summaryPod(s *scanner, b *sample.Batch) {
 
 // podRef reads a pod's podRef object into namespace and name, and returns
 // what is wrong with it.
-func (d *Decoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
+func (d *SummaryDecoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
 	if s.null() {
 		return 0
 	}
@@ -276,7 +302,7 @@ func (d *Decoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
 
 // summaryContainers reads a pod's containers array into d.pending. It
 // reports false when some did not fit under MaxContainers.
-func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
+func (d *SummaryDecoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
 	fit = true
 	if !enterArray(s, b) {
 		return fit
@@ -287,7 +313,7 @@ func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
 		case s.peek() != '{':
 			s.skip()
 			b.Skip(sample.SkipMalformed)
-		case len(d.pending) >= d.maxContainers():
+		case len(d.pending) >= d.t.limits.MaxContainers:
 			// No pod can keep more containers than a whole response:
 			// bound what waits for the pod's end.
 			s.skip()
@@ -302,7 +328,7 @@ func (d *Decoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
 }
 
 // summaryContainer reads one container object into pc.
-func (d *Decoder) summaryContainer(s *scanner, pc *pendingContainer) {
+func (d *SummaryDecoder) summaryContainer(s *scanner, pc *pendingContainer) {
 	s.enter('}')
 	for first := true; ; {
 		key, ok := s.member(&first)
@@ -345,7 +371,7 @@ func (d *Decoder) summaryContainer(s *scanner, pc *pendingContainer) {
 
 // resolve keeps or counts one container of the pod namespace/pod, whose
 // naming problems are podBad.
-func (d *Decoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad uint8, b *sample.Batch) {
+func (d *SummaryDecoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad uint8, b *sample.Batch) {
 	if string(pc.name) == pauseContainer {
 		return
 	}
@@ -353,8 +379,7 @@ func (d *Decoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad ui
 		b.Skip(firstReason(bad))
 		return
 	}
-	ls := labelSet{namespace: namespace, pod: pod, container: pc.name}
-	e, reason := d.lookup(&ls)
+	e, reason := d.t.lookup(namespace, pod, pc.name)
 	if e == nil {
 		b.Skip(reason)
 		return
@@ -363,18 +388,41 @@ func (d *Decoder) resolve(pc *pendingContainer, namespace, pod []byte, podBad ui
 		b.Skip(sample.SkipDuplicate)
 		return
 	}
-	e.seen = seenUsage | seenStart | flagCounted
-	if bad := pc.r.verdict(); bad != 0 {
-		b.Skip(firstReason(bad))
+	if !keep(e, &pc.r, b) {
 		return
 	}
-	e.c.Point = pc.r.p
-	e.ok = seenUsage
 	if pc.startBad != 0 {
 		b.Skip(firstReason(pc.startBad))
 		return
 	}
 	e.c.StartTimeMs = pc.startMs
+}
+
+// keep stores a reading read whole in e, the node's entry or a container's,
+// and reports true, or counts why it is dropped. Either way e's fate is
+// counted here, never by finish.
+func keep(e *entry, r *reading, b *sample.Batch) bool {
+	e.seen = seenUsage | seenStart | flagCounted
+	if bad := r.verdict(); bad != 0 {
+		b.Skip(firstReason(bad))
+		return false
+	}
+	e.c.Point = r.p
+	e.ok = seenUsage
+	return true
+}
+
+// compact bounds what the decoder keeps beside its table for the next call.
+func (d *SummaryDecoder) compact() {
+	if cap(d.stack) > 4<<10 {
+		d.stack = nil
+	}
+	if cap(d.key) > 4<<10 {
+		d.key = nil
+	}
+	if cap(d.pending) > 4*len(d.t.entries)+tableSlack {
+		d.pending = nil
+	}
 }
 
 // around returns the bytes around pos, to quote in an error.

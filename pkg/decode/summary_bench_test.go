@@ -16,12 +16,12 @@ func BenchmarkDecodeSummary(b *testing.B) {
 	for _, pods := range []int{30, 110} {
 		body := summaryBody(b, pods, 2)
 		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) {
-			d := NewDecoder()
+			d := NewSummaryDecoder()
 			var batch sample.Batch
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := d.DecodeSummary(body, &batch); err != nil {
+				if err := d.Decode(body, &batch); err != nil {
 					b.Fatal(err)
 				}
 				if len(batch.Containers) != 2*pods || !batch.HasNode || batch.Skipped != ([sample.NumSkipReasons]uint32{}) {
@@ -32,14 +32,14 @@ func BenchmarkDecodeSummary(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeSummaryCold decodes with a new Decoder each time.
+// BenchmarkDecodeSummaryCold decodes with a new decoder each time.
 func BenchmarkDecodeSummaryCold(b *testing.B) {
 	body := summaryBody(b, 110, 2)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
 		var batch sample.Batch
-		if err := NewDecoder().DecodeSummary(body, &batch); err != nil || len(batch.Containers) != 220 {
+		if err := NewSummaryDecoder().Decode(body, &batch); err != nil || len(batch.Containers) != 220 {
 			b.Fatalf("err %v, %d containers", err, len(batch.Containers))
 		}
 	}

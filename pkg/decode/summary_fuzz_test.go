@@ -37,17 +37,17 @@ func FuzzDecodeSummary(f *testing.F) {
 		f.Add(fx)
 	}
 
-	d := &Decoder{Limits: fuzzLimits}
+	d := &SummaryDecoder{Limits: fuzzLimits}
 	var first, second sample.Batch
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Decode a copy that is clobbered afterwards: any string aliasing
 		// the body would show up as a difference from the second decode.
 		clobbered := bytes.Clone(body)
-		err := d.DecodeSummary(clobbered, &first)
+		err := d.Decode(clobbered, &first)
 		for i := range clobbered {
 			clobbered[i] ^= 0xff
 		}
-		skips := checkBatch(t, d, &first, err)
+		skips := checkBatch(t, &first, err)
 		// A body that is one JSON object decodes; anything else is refused
 		// with ErrNotJSON and one skip.
 		isObject := json.Valid(body) && bytes.TrimLeft(body, " \t\r\n")[0] == '{'
@@ -65,7 +65,7 @@ func FuzzDecodeSummary(f *testing.F) {
 			t.Fatalf("%d skips for at most %d values", skips, values+1)
 		}
 
-		err2 := d.DecodeSummary(body, &second)
+		err2 := d.Decode(body, &second)
 		if (err == nil) != (err2 == nil) {
 			t.Fatalf("errors differ between decodes: %v, %v", err, err2)
 		}
@@ -73,7 +73,7 @@ func FuzzDecodeSummary(f *testing.F) {
 			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
 		}
 		var fresh sample.Batch
-		_ = (&Decoder{Limits: fuzzLimits}).DecodeSummary(body, &fresh)
+		_ = (&SummaryDecoder{Limits: fuzzLimits}).Decode(body, &fresh)
 		if !sameBatch(&first, &fresh) {
 			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
 		}

@@ -52,8 +52,7 @@ var (
 func TestDecodeSummary(t *testing.T) {
 	f := func(in string, w want) {
 		t.Helper()
-		d := NewDecoder()
-		checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON, in, w)
+		checkWith(t, "SummaryDecoder.Decode", NewSummaryDecoder().Decode, ErrNotJSON, in, w)
 	}
 	const (
 		malformed  = sample.SkipMalformed
@@ -255,7 +254,7 @@ func TestDecodeSummary(t *testing.T) {
 
 func TestDecodeSummaryError(t *testing.T) {
 	in := `{"node":{"cpu":` + strings.Repeat(" ", 30) + `<html>` + strings.Repeat("x", 100)
-	err := NewDecoder().DecodeSummary([]byte(in), &sample.Batch{})
+	err := NewSummaryDecoder().Decode([]byte(in), &sample.Batch{})
 	if !errors.Is(err, ErrNotJSON) {
 		t.Fatalf("error = %v, want ErrNotJSON", err)
 	}
@@ -264,7 +263,7 @@ func TestDecodeSummaryError(t *testing.T) {
 	if err.Error() != wantMsg {
 		t.Errorf("error message\n got %s\nwant %s", err, wantMsg)
 	}
-	err = NewDecoder().DecodeSummary([]byte(`{"pods":[`), &sample.Batch{})
+	err = NewSummaryDecoder().Decode([]byte(`{"pods":[`), &sample.Batch{})
 	if wantMsg := `body is not Summary API JSON: byte 9: unexpected end of input: "{\"pods\":["`; err == nil || err.Error() != wantMsg {
 		t.Errorf("error message\n got %v\nwant %s", err, wantMsg)
 	}
@@ -275,48 +274,48 @@ func TestDecodeSummaryError(t *testing.T) {
 // fails loudly.
 func TestDecodeSummaryFormats(t *testing.T) {
 	var b sample.Batch
-	if err := NewDecoder().DecodeSummary(kubeletBody(3, 2), &b); !errors.Is(err, ErrNotJSON) {
-		t.Errorf("DecodeSummary(text) error = %v, want ErrNotJSON", err)
+	if err := NewSummaryDecoder().Decode(kubeletBody(3, 2), &b); !errors.Is(err, ErrNotJSON) {
+		t.Errorf("SummaryDecoder.Decode(text) error = %v, want ErrNotJSON", err)
 	}
-	if err := NewDecoder().DecodeResource(summaryBody(t, 3, 2), &b); !errors.Is(err, ErrNotText) {
-		t.Errorf("DecodeResource(summary) error = %v, want ErrNotText", err)
+	if err := NewResourceDecoder().Decode(summaryBody(t, 3, 2), &b); !errors.Is(err, ErrNotText) {
+		t.Errorf("ResourceDecoder.Decode(summary) error = %v, want ErrNotText", err)
 	}
 }
 
 func TestDecodeSummaryTooMany(t *testing.T) {
-	d := &Decoder{Limits: Limits{MaxContainers: 2}}
+	d := &SummaryDecoder{Limits: Limits{MaxContainers: 2}}
 	var pods []string
 	for _, pod := range []string{"p1", "p2", "p3"} {
 		pods = append(pods, strings.Replace(sPod(sC, sC), `"name":"p"`, `"name":"`+pod+`"`, 1))
 	}
-	checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON, sDoc("", pods...), want{
+	checkWith(t, "SummaryDecoder.Decode", d.Decode, ErrNotJSON, sDoc("", pods...), want{
 		containers: []sample.Container{ctr("n", "p1", "c", summaryTS, 1e9, 2, 0), ctr("n", "p2", "c", summaryTS, 1e9, 2, 0)},
 		skip:       skips(sample.SkipDuplicate, 2, sample.SkipTooMany, 2),
 	})
-	if got := len(d.intern); got != 4 {
+	if got := len(d.t.intern); got != 4 {
 		t.Errorf("intern table holds %d names, want 4 (n, p1, p2, c)", got)
 	}
 	// One pod with more containers than the cap does not queue them all,
 	// and cannot be kept whole.
 	many := strings.Repeat(sC+",", 9) + sC
-	checkWith(t, "DecodeSummary", d.DecodeSummary, ErrNotJSON, sDoc("", sPod(many)), want{
+	checkWith(t, "SummaryDecoder.Decode", d.Decode, ErrNotJSON, sDoc("", sPod(many)), want{
 		skip: skips(sample.SkipTooMany, 10),
 	})
 	if cap(d.pending) > 8 {
 		t.Errorf("pending holds room for %d containers, want at most a few beyond the cap of 2", cap(d.pending))
 	}
 
-	var zero Decoder
+	var zero SummaryDecoder
 	var b sample.Batch
 	// Pods come whole in the Summary API: the cap falls in the last pod,
 	// whose first container was kept and is dropped at the end.
-	if err := zero.DecodeSummary(summaryBody(t, DefaultMaxContainers/3+1, 3), &b); err != nil {
+	if err := zero.Decode(summaryBody(t, DefaultMaxContainers/3+1, 3), &b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Containers) != DefaultMaxContainers-1 || b.Skipped[sample.SkipTooMany] != 3 {
 		t.Errorf("got %d containers, %d too many; want %d, 3", len(b.Containers), b.Skipped[sample.SkipTooMany], DefaultMaxContainers-1)
 	}
-	if err := zero.DecodeSummary(summaryBody(t, DefaultMaxPods+1, 2), &b); err != nil {
+	if err := zero.Decode(summaryBody(t, DefaultMaxPods+1, 2), &b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Containers) != 2*DefaultMaxPods || b.Skipped[sample.SkipTooManyPods] != 2 || b.Skipped[sample.SkipTooMany] != 0 {
@@ -330,7 +329,7 @@ func TestDecodeSummaryOwnsStrings(t *testing.T) {
 	body := []byte(sDoc("", strings.Replace(sPod(sC), `"name":"p"`, `"name":"p\\q"`, 1),
 		strings.Replace(sPod(sC), `"name":"p"`, `"name":"fresh"`, 1)))
 	var b sample.Batch
-	if err := NewDecoder().DecodeSummary(body, &b); err != nil {
+	if err := NewSummaryDecoder().Decode(body, &b); err != nil {
 		t.Fatal(err)
 	}
 	before := append([]sample.Container(nil), b.Containers...)
@@ -346,13 +345,13 @@ func TestDecodeSummaryOwnsStrings(t *testing.T) {
 }
 
 // TestDecodeSummarySteadyState checks that re-decoding the same node's
-// summary allocates nothing once the Decoder and Batch have warmed up.
+// summary allocates nothing once the decoder and Batch have warmed up.
 func TestDecodeSummarySteadyState(t *testing.T) {
 	body := summaryBody(t, 110, 2)
-	d := NewDecoder()
+	d := NewSummaryDecoder()
 	var b sample.Batch
 	allocs := testing.AllocsPerRun(20, func() {
-		if err := d.DecodeSummary(body, &b); err != nil || len(b.Containers) != 220 || !b.HasNode {
+		if err := d.Decode(body, &b); err != nil || len(b.Containers) != 220 || !b.HasNode {
 			t.Fatalf("err %v, %d containers, node %v", err, len(b.Containers), b.HasNode)
 		}
 	})
@@ -362,23 +361,23 @@ func TestDecodeSummarySteadyState(t *testing.T) {
 }
 
 // TestDecodeSummaryBounded checks that one huge summary and deep nesting do
-// not pin memory in a Decoder.
+// not pin memory in a decoder.
 func TestDecodeSummaryBounded(t *testing.T) {
-	d := NewDecoder()
+	d := NewSummaryDecoder()
 	var b sample.Batch
-	if err := d.DecodeSummary(summaryBody(t, 3000, 3), &b); err != nil || len(b.Containers) != 9000 {
+	if err := d.Decode(summaryBody(t, 3000, 3), &b); err != nil || len(b.Containers) != 9000 {
 		t.Fatalf("err %v, %d containers", err, len(b.Containers))
 	}
 	deep := `{"x":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + "}"
-	if err := d.DecodeSummary([]byte(deep), &b); err != nil {
+	if err := d.Decode([]byte(deep), &b); err != nil {
 		t.Fatalf("nesting of %d: %v", maxDepth, err)
 	}
-	if err := d.DecodeSummary(summaryBody(t, 10, 2), &b); err != nil || len(b.Containers) != 20 {
+	if err := d.Decode(summaryBody(t, 10, 2), &b); err != nil || len(b.Containers) != 20 {
 		t.Fatalf("err %v, %d containers", err, len(b.Containers))
 	}
-	if len(d.intern) > 2*3*20+internSlack || cap(d.entries) > 4*20+tableSlack || cap(d.pending) > 4*20+tableSlack ||
+	if len(d.t.intern) > 2*3*20+internSlack || cap(d.t.entries) > 4*20+tableSlack || cap(d.pending) > 4*20+tableSlack ||
 		cap(d.stack) > 4<<10 {
 		t.Errorf("after a small scrape: intern %d, entries cap %d, pending cap %d, stack cap %d",
-			len(d.intern), cap(d.entries), cap(d.pending), cap(d.stack))
+			len(d.t.intern), cap(d.t.entries), cap(d.pending), cap(d.stack))
 	}
 }

@@ -19,7 +19,6 @@ import (
 const (
 	badMalformed    = 1 << sample.SkipMalformed
 	badInvalid      = 1 << sample.SkipInvalidValue
-	badNoTimestamp  = 1 << sample.SkipMissingTimestamp
 	badIncomplete   = 1 << sample.SkipIncomplete
 	badMissingLabel = 1 << sample.SkipMissingLabel
 )
@@ -32,7 +31,7 @@ func firstReason(bad uint8) sample.SkipReason {
 // reading gathers the cpu and memory members of a node or container object.
 type reading struct {
 	p sample.Point
-	// got holds a got* bit per value read and kept.
+	// got holds a got* bit per value read.
 	got uint8
 	// keys holds a key* bit per member met, to catch a repeated key.
 	keys uint8
@@ -97,15 +96,8 @@ func (r *reading) cpu(s *scanner) {
 		keys |= bit
 		if bit == keyTime {
 			ms, present, bad := timeValue(s)
-			switch {
-			case bad != 0:
-				r.bad |= bad
-			case !present:
-			case ms <= 0:
-				// The epoch itself is no more plausible than a time before
-				// it: the resource decoder refuses a zero timestamp too.
-				r.bad |= badInvalid
-			default:
+			r.bad |= bad
+			if present && bad == 0 {
 				r.p.TimestampMs = ms
 				r.got |= gotTime
 			}
@@ -161,8 +153,12 @@ func (r *reading) memory(s *scanner) {
 // verdict returns the bad bits that drop the reading, or 0 to keep it.
 func (r *reading) verdict() uint8 {
 	bad := r.bad
-	if r.got&gotCounter != 0 && r.got&gotTime == 0 {
-		bad |= badNoTimestamp
+	// A time without a counter is checked too: a bad one is the reason the
+	// reading is dropped, before its missing counter.
+	if r.got&(gotCounter|gotTime) != 0 {
+		if reason, ok := cpuTime(r.p.TimestampMs, r.got&gotTime != 0); !ok {
+			bad |= 1 << reason
+		}
 	}
 	if r.got&(gotCounter|gotMemory) != gotCounter|gotMemory {
 		bad |= badIncomplete
@@ -171,8 +167,8 @@ func (r *reading) verdict() uint8 {
 }
 
 // stringValue reads a string member into a slice of the body or, when it
-// holds escapes, of d.scratch; null reads as empty.
-func (d *Decoder) stringValue(s *scanner) ([]byte, uint8) {
+// holds escapes, of the table's scratch space; null reads as empty.
+func (d *SummaryDecoder) stringValue(s *scanner) ([]byte, uint8) {
 	if s.null() {
 		return nil, 0
 	}
@@ -185,15 +181,12 @@ func (d *Decoder) stringValue(s *scanner) ([]byte, uint8) {
 	if !escaped {
 		return raw, 0
 	}
-	if len(raw) > 6*d.maxNameLength() {
+	if len(raw) > 6*d.t.limits.MaxNameLength {
 		// Too long for a name however it unescapes (no escape is longer
 		// than six bytes): lookup refuses it without the copy.
 		return raw, 0
 	}
-	start := len(d.scratch)
-	d.scratch = unescape(d.scratch, raw)
-	end := len(d.scratch)
-	return d.scratch[start:end:end], 0
+	return d.t.scratchName(raw, unescape), 0
 }
 
 // timeValue reads a time member: an RFC 3339 string, or null for a missing

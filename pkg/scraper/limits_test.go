@@ -29,8 +29,8 @@ func TestLimitsReachDecoders(t *testing.T) {
 		if l == nil {
 			t.Fatalf("no loop for %s", name)
 		}
-		if l.decoder.Limits != limits {
-			t.Errorf("%s: decoder limits %+v, want %+v", name, l.decoder.Limits, limits)
+		if l.resourceDecoder.Limits != limits || l.summaryDecoder.Limits != limits {
+			t.Errorf("%s: decoder limits %+v and %+v, want %+v", name, l.resourceDecoder.Limits, l.summaryDecoder.Limits, limits)
 		}
 	}
 }

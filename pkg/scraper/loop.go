@@ -56,10 +56,11 @@ type nodeLoop struct {
 	done     chan struct{}
 
 	// owned by run
-	decoder *decode.Decoder
-	batch   sample.Batch
-	state   Reason
-	started bool
+	resourceDecoder decode.ResourceDecoder
+	summaryDecoder  decode.SummaryDecoder
+	batch           sample.Batch
+	state           Reason
+	started         bool
 	// summary is set once an auto-mode node turned out to lack resource
 	// metrics. It holds only for the target it was learnt on (summaryFor)
 	// and for resourceReprobeInterval, so a past mistake, such as a bad
@@ -75,7 +76,7 @@ type nodeLoop struct {
 const resourceReprobeInterval = 5 * time.Minute
 
 func newNodeLoop(name string, offset time.Duration) *nodeLoop {
-	return &nodeLoop{name: name, offset: offset, done: make(chan struct{}), decoder: decode.NewDecoder()}
+	return &nodeLoop{name: name, offset: offset, done: make(chan struct{})}
 }
 
 func (l *nodeLoop) stop() {
@@ -153,15 +154,19 @@ func (l *nodeLoop) fetch(ctx context.Context, s *Scraper, t Target, summary bool
 	if err := s.cfg.Client.Get(ctx, t.URL(summary), body); err != nil {
 		return err
 	}
+	// The decoder not used lets go of its tables, so that a node whose
+	// kubelet switches endpoints holds one decoder's worth, not two.
 	var err error
 	if summary {
-		err = l.decoder.DecodeSummary(body.Bytes(), &l.batch)
+		l.resourceDecoder.Reset()
+		err = l.summaryDecoder.Decode(body.Bytes(), &l.batch)
 	} else {
+		l.summaryDecoder.Reset()
 		// Old kubelets write no timestamps; the response time is the best
 		// stand-in. The decoder uses it only when no CPU series of the body
 		// has a timestamp, never mixing the two clocks within a body.
-		l.decoder.FallbackTimestampMs = s.cfg.Clock.Now().UnixMilli()
-		err = l.decoder.DecodeResource(body.Bytes(), &l.batch)
+		l.resourceDecoder.FallbackTimestampMs = s.cfg.Clock.Now().UnixMilli()
+		err = l.resourceDecoder.Decode(body.Bytes(), &l.batch)
 	}
 	if err != nil {
 		return &ScrapeError{Reason: ReasonDecode, Err: err}

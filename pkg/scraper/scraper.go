@@ -134,7 +134,7 @@ func (s *Scraper) UpsertNode(node *corev1.Node) {
 		return
 	}
 	l := newNodeLoop(node.Name, s.offset(node.Name))
-	l.decoder.Limits = s.cfg.Limits
+	l.resourceDecoder.Limits, l.summaryDecoder.Limits = s.cfg.Limits, s.cfg.Limits
 	l.target.Store(t)
 	s.loops[node.Name] = l
 	if s.runCtx != nil {

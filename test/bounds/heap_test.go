@@ -30,8 +30,6 @@ const (
 type body struct {
 	buf     []byte
 	markers []int
-	// summary selects the decoder.
-	summary bool
 }
 
 func (b *body) setRound(round int) {
@@ -93,7 +91,6 @@ func (wl workload) text() *body {
 func (wl workload) summary() *body {
 	w := &writer{}
 	w.b.buf = make([]byte, 0, wl.pods*(100+len(wl.bigPod))+wl.pods*wl.perPod*150)
-	w.b.summary = true
 	const reading = `"cpu":{"time":"2025-06-15T16:00:00Z","usageCoreNanoSeconds":1},"memory":{"workingSetBytes":1}`
 	w.s(`{"node":{` + reading + `},"pods":[`)
 	for p := range wl.pods {
@@ -170,7 +167,12 @@ func TestHostileKubeletHeapBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := &decode.Decoder{Limits: limits}
+		var dec interface {
+			Decode(body []byte, b *sample.Batch) error
+		} = &decode.ResourceDecoder{Limits: limits}
+		if format == "summary" {
+			dec = &decode.SummaryDecoder{Limits: limits}
+		}
 		var batch sample.Batch
 		quiet := quietBatch()
 		now := t0
@@ -185,12 +187,7 @@ func TestHostileKubeletHeapBounded(t *testing.T) {
 				b.setRound(round)
 				now += res
 				batch.Node = "hostile"
-				if b.summary {
-					err = dec.DecodeSummary(b.buf, &batch)
-				} else {
-					err = dec.DecodeResource(b.buf, &batch)
-				}
-				if err != nil {
+				if err = dec.Decode(b.buf, &batch); err != nil {
 					t.Fatalf("%s, %s, round %d: %v", format, tc.name, round, err)
 				}
 				st.Write(&batch, now)

@@ -52,23 +52,23 @@ func TestDecodersAgreeOnSimulatedWorkload(t *testing.T) {
 
 	fromText := newStore(t)
 	fromJSON := newStore(t)
-	// One Decoder per node and format, reused across scrapes as the
+	// One decoder per node and format, reused across scrapes as the
 	// scraper does.
-	textDecoders := map[string]*decode.Decoder{}
-	jsonDecoders := map[string]*decode.Decoder{}
+	textDecoders := map[string]*decode.ResourceDecoder{}
+	jsonDecoders := map[string]*decode.SummaryDecoder{}
 	scrape := func() {
 		t.Helper()
 		nowMs := clk.Now().UnixMilli()
 		for _, n := range fleet.Nodes() {
 			if textDecoders[n.Name] == nil {
-				textDecoders[n.Name], jsonDecoders[n.Name] = decode.NewDecoder(), decode.NewDecoder()
+				textDecoders[n.Name], jsonDecoders[n.Name] = decode.NewResourceDecoder(), decode.NewSummaryDecoder()
 			}
 			text := sample.Batch{Node: n.Name}
-			if err := textDecoders[n.Name].DecodeResource(get(t, client, n, "/metrics/resource"), &text); err != nil {
+			if err := textDecoders[n.Name].Decode(get(t, client, n, "/metrics/resource"), &text); err != nil {
 				t.Fatalf("node %s: %v", n.Name, err)
 			}
 			summary := sample.Batch{Node: n.Name}
-			if err := jsonDecoders[n.Name].DecodeSummary(get(t, client, n, "/stats/summary"), &summary); err != nil {
+			if err := jsonDecoders[n.Name].Decode(get(t, client, n, "/stats/summary"), &summary); err != nil {
 				t.Fatalf("node %s: %v", n.Name, err)
 			}
 			for _, b := range []*sample.Batch{&text, &summary} {
