@@ -8,9 +8,89 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 )
+
+// TestKubeletValidate breaks each rule alone, passes at each boundary and
+// checks that every broken rule is reported.
+func TestKubeletValidate(t *testing.T) {
+	tests := []struct {
+		args []string
+		// errs are the beginnings of the errors Validate must report, in order.
+		errs []string
+	}{
+		{args: nil},
+
+		{args: []string{"--kubelet-port=1"}},
+		{args: []string{"--kubelet-port=65535"}},
+		{args: []string{"--kubelet-port=0"}, errs: []string{"--kubelet-port"}},
+		{args: []string{"--kubelet-port=-1"}, errs: []string{"--kubelet-port"}},
+		{args: []string{"--kubelet-port=65536"}, errs: []string{"--kubelet-port"}},
+
+		{args: []string{"--kubelet-request-timeout=1ns"}},
+		{args: []string{"--kubelet-request-timeout=0"}, errs: []string{"--kubelet-request-timeout"}},
+		{args: []string{"--kubelet-request-timeout=-1s"}, errs: []string{"--kubelet-request-timeout"}},
+
+		{args: []string{"--kubelet-max-response-bytes=1"}},
+		{args: []string{"--kubelet-max-response-bytes=0"}, errs: []string{"--kubelet-max-response-bytes"}},
+		{args: []string{"--kubelet-max-response-bytes=-1"}, errs: []string{"--kubelet-max-response-bytes"}},
+
+		{args: []string{"--kubelet-preferred-address-types=ExternalIP,ExternalDNS,InternalIP,InternalDNS,Hostname"}},
+		{args: []string{"--kubelet-preferred-address-types="}, errs: []string{"--kubelet-preferred-address-types must"}},
+		{args: []string{"--kubelet-preferred-address-types=InternalIP,Bogus"}, errs: []string{`--kubelet-preferred-address-types: unknown address type "Bogus"`}},
+		{args: []string{"--kubelet-preferred-address-types=internalip"}, errs: []string{`--kubelet-preferred-address-types: unknown address type "internalip"`}},
+		{
+			args: []string{"--kubelet-preferred-address-types=Bogus,InternalIP,Other"},
+			errs: []string{`--kubelet-preferred-address-types: unknown address type "Bogus"`, `--kubelet-preferred-address-types: unknown address type "Other"`},
+		},
+
+		{args: []string{"--kubelet-client-certificate=/etc/kc.crt", "--kubelet-client-key=/etc/kc.key"}},
+		{args: []string{"--kubelet-client-certificate=/etc/kc.crt"}, errs: []string{"--kubelet-client-certificate and --kubelet-client-key"}},
+		{args: []string{"--kubelet-client-key=/etc/kc.key"}, errs: []string{"--kubelet-client-certificate and --kubelet-client-key"}},
+
+		{args: []string{"--kubelet-endpoint=resource"}},
+		{args: []string{"--kubelet-endpoint=summary"}},
+		{args: []string{"--kubelet-endpoint=auto"}},
+		{args: []string{"--kubelet-endpoint=Resource"}, errs: []string{"--kubelet-endpoint"}},
+		{args: []string{"--kubelet-endpoint="}, errs: []string{"--kubelet-endpoint"}},
+
+		{args: []string{"--kubelet-insecure-tls"}},
+		{args: []string{"--kubelet-certificate-authority=/etc/kubelet-ca.crt"}},
+		{args: []string{"--kubelet-insecure-tls", "--kubelet-certificate-authority=/etc/kubelet-ca.crt"}, errs: []string{"--kubelet-insecure-tls and --kubelet-certificate-authority"}},
+
+		{
+			args: []string{
+				"--kubelet-port=0", "--kubelet-request-timeout=0", "--kubelet-max-response-bytes=0", "--kubelet-preferred-address-types=",
+				"--kubelet-client-key=/etc/kc.key", "--kubelet-endpoint=stats", "--kubelet-insecure-tls", "--kubelet-certificate-authority=/etc/kubelet-ca.crt",
+			},
+			errs: []string{
+				"--kubelet-port", "--kubelet-request-timeout", "--kubelet-max-response-bytes", "--kubelet-preferred-address-types",
+				"--kubelet-client-certificate and --kubelet-client-key", "--kubelet-endpoint", "--kubelet-insecure-tls and --kubelet-certificate-authority",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o := NewKubeletOptions()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			o.AddFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			errs := o.Validate()
+			if len(errs) != len(tt.errs) {
+				t.Fatalf("Validate() = %v, want %d errors", errs, len(tt.errs))
+			}
+			for i, want := range tt.errs {
+				if !strings.HasPrefix(errs[i].Error(), want) {
+					t.Errorf("error %d = %q, want it to begin with %q", i, errs[i], want)
+				}
+			}
+		})
+	}
+}
 
 func TestKubeletRESTConfig(t *testing.T) {
 	apiserver := func() *rest.Config {
