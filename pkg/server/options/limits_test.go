@@ -10,17 +10,33 @@ import (
 )
 
 func TestLimitOptions(t *testing.T) {
+	d := decode.DefaultLimits()
+	limits := func(containers, pods, names int) decode.Limits {
+		return decode.Limits{MaxContainers: containers, MaxPods: pods, MaxNameLength: names}
+	}
 	for _, tc := range []struct {
 		args []string
 		want decode.Limits
 		// errs lists the flags Validate must name.
 		errs []string
 	}{
-		{args: nil, want: decode.DefaultLimits()},
+		{args: nil, want: d},
 		{
 			args: []string{"--kubelet-max-containers-per-node=500", "--kubelet-max-pods-per-node=200", "--kubelet-max-name-length=63"},
-			want: decode.Limits{MaxContainers: 500, MaxPods: 200, MaxNameLength: 63},
+			want: limits(500, 200, 63),
 		},
+		// Each bound passes, and one past it breaks only its own rule.
+		{args: []string{"--kubelet-max-containers-per-node=1"}, want: limits(1, d.MaxPods, d.MaxNameLength)},
+		{args: []string{"--kubelet-max-containers-per-node=1048576"}, want: limits(1<<20, d.MaxPods, d.MaxNameLength)},
+		{args: []string{"--kubelet-max-pods-per-node=1"}, want: limits(d.MaxContainers, 1, d.MaxNameLength)},
+		{args: []string{"--kubelet-max-pods-per-node=1048576"}, want: limits(d.MaxContainers, 1<<20, d.MaxNameLength)},
+		{args: []string{"--kubelet-max-name-length=4096"}, want: limits(d.MaxContainers, d.MaxPods, 4096)},
+		{args: []string{"--kubelet-max-containers-per-node=0"}, errs: []string{"--kubelet-max-containers-per-node"}},
+		{args: []string{"--kubelet-max-containers-per-node=1048577"}, errs: []string{"--kubelet-max-containers-per-node"}},
+		{args: []string{"--kubelet-max-pods-per-node=0"}, errs: []string{"--kubelet-max-pods-per-node"}},
+		{args: []string{"--kubelet-max-pods-per-node=1048577"}, errs: []string{"--kubelet-max-pods-per-node"}},
+		{args: []string{"--kubelet-max-name-length=62"}, errs: []string{"--kubelet-max-name-length"}},
+		{args: []string{"--kubelet-max-name-length=4097"}, errs: []string{"--kubelet-max-name-length"}},
 		{
 			args: []string{"--kubelet-max-containers-per-node=0", "--kubelet-max-pods-per-node=-1", "--kubelet-max-name-length=62"},
 			errs: []string{"--kubelet-max-containers-per-node", "--kubelet-max-pods-per-node", "--kubelet-max-name-length"},
