@@ -27,14 +27,7 @@ func TestServingMinTLSVersion(t *testing.T) {
 		if err := fs.Parse(tt.args); err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		// Self-signed certificates in a temporary directory, as without
-		// --tls-cert-file, so ApplyTo has something to serve.
-		o.SecureServing.ServerCert.CertDirectory = t.TempDir()
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.SecureServing.Listener = l
+		serveOnLoopback(t, o)
 		if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -42,9 +35,22 @@ func TestServingMinTLSVersion(t *testing.T) {
 		if err := o.SecureServing.SecureServingOptions.ApplyTo(&serving); err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		l.Close()
 		if serving.MinTLSVersion != tt.want {
 			t.Errorf("%v: serving MinTLSVersion %s, want %s", tt.args, tls.VersionName(serving.MinTLSVersion), tls.VersionName(tt.want))
 		}
 	}
+}
+
+// serveOnLoopback lets o's secure serving be applied in a test: self-signed
+// certificates in a temporary directory, as without --tls-cert-file, and a
+// listener on a free loopback port rather than --secure-port's.
+func serveOnLoopback(t *testing.T, o *Options) {
+	t.Helper()
+	o.SecureServing.ServerCert.CertDirectory = t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	o.SecureServing.Listener = l
 }
