@@ -5,10 +5,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"log"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -41,46 +38,9 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ringmetrics-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		return 1
-	}
-	code := 1
-	defer func() {
-		if code == 0 {
-			os.RemoveAll(dir)
-		} else {
-			fmt.Fprintf(os.Stderr, "e2e: failed; logs kept in %s\n", filepath.Join(dir, "cluster", "logs"))
-		}
-	}()
-	if err := setup(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: setting up the end-to-end bed: %v\n", err)
-		return 1
-	}
-	defer env.bed.Stop()
-	defer env.ringmetrics.Stop()
-	defer env.metricsServer.Stop()
-	code = m.Run()
-	return code
-}
-
-func setup(dir string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	binary, err := bed.RingmetricsBinary(dir)
-	if err != nil {
-		return err
-	}
-	env.binary = binary
-	start := time.Now()
-	b, err := bed.Start(ctx, bed.Options{
+	os.Exit(bed.Main(m, "e2e", bed.Options{
 		Cluster: cluster.Options{
-			Dir: filepath.Join(dir, "cluster"), ControllerManager: true, HPASyncPeriod: 2 * time.Second,
+			ControllerManager: true, HPASyncPeriod: 2 * time.Second,
 			// A hardened apiserver: anonymous requests are refused outright.
 			ExtraAPIServerArgs: []string{"--anonymous-auth=false"},
 			// view, edit and admin get their rules (metrics.k8s.io among
@@ -92,22 +52,20 @@ func setup(dir string) error {
 		Fleet: kubeletsim.Config{
 			Nodes: nodes, PodsPerNode: podsPerNode, Seed: 1, Namespaces: namespaces,
 		},
-		Logf: log.Printf,
-	})
-	if err != nil {
+	}, setup))
+}
+
+// setup starts metrics-server and ringmetrics on the shared bed.
+func setup(ctx context.Context, s *bed.Shared) (err error) {
+	env.bed, env.binary = s.Bed, s.Binary
+	if env.metricsServer, err = s.Bed.StartMetricsServer(ctx); err != nil {
 		return err
 	}
-	env.bed = b
-	log.Printf("e2e: bed up in %v (%s)", time.Since(start).Round(time.Millisecond), b.CreateStats)
-	if env.metricsServer, err = b.StartMetricsServer(ctx); err != nil {
-		b.Stop()
+	s.Defer(func() { _ = env.metricsServer.Stop() })
+	if env.ringmetrics, err = s.Bed.StartRingmetrics(ctx, s.Binary, ringmetricsResolution, "--v=2"); err != nil {
 		return err
 	}
-	if env.ringmetrics, err = b.StartRingmetrics(ctx, binary, ringmetricsResolution, "--v=2"); err != nil {
-		env.metricsServer.Stop()
-		b.Stop()
-		return err
-	}
+	s.Defer(func() { _ = env.ringmetrics.Stop() })
 	return nil
 }
 
