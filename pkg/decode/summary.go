@@ -111,17 +111,13 @@ func (d *SummaryDecoder) Decode(body []byte, b *sample.Batch) error {
 	if s.peek() != '{' {
 		s.failAt("expected a JSON object")
 	} else {
-		s.enter('}')
-		for first := true; ; {
-			key, ok := s.member(&first)
-			if !ok {
-				break
-			}
+		w, _ := open(&s, '}')
+		for key, ok := w.member(); ok; key, ok = w.member() {
 			switch string(key) {
 			case "node":
-				d.summaryNode(&s, b)
+				d.node(&s, b)
 			case "pods":
-				d.summaryPods(&s, b)
+				d.pods(&s, b)
 			default:
 				s.skip()
 			}
@@ -146,61 +142,34 @@ func (d *SummaryDecoder) Decode(body []byte, b *sample.Batch) error {
 	return nil
 }
 
-// summaryNode reads the node object.
-func (d *SummaryDecoder) summaryNode(s *scanner, b *sample.Batch) {
-	if s.null() {
+// node reads the node object. The Summary API's node and container objects
+// hold their readings in the same members, so the node is read as a
+// container is, its name and start time unused.
+func (d *SummaryDecoder) node(s *scanner, b *sample.Batch) {
+	var stats pendingContainer
+	w, bad := open(s, '}')
+	if !w.in && bad == 0 {
 		return
 	}
-	n := &d.t.node
-	if n.seen != 0 {
-		s.skip()
-		b.Skip(sample.SkipDuplicate)
-		return
-	}
-	// From here on the node's fate is counted here, never by finish.
-	n.seen = flagCounted
-	if s.peek() != '{' {
-		s.skip()
-		b.Skip(sample.SkipMalformed)
-		return
-	}
-	var r reading
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
-		switch string(key) {
-		case "cpu":
-			r.cpu(s)
-		case "memory":
-			r.memory(s)
-		default:
-			s.skip()
-		}
-	}
-	keep(n, &r, b)
+	stats.r.bad |= bad
+	d.stats(&w, &stats)
+	keep(&d.t.node, &stats.r, b)
 }
 
-// summaryPods reads the pods array.
-func (d *SummaryDecoder) summaryPods(s *scanner, b *sample.Batch) {
-	if !enterArray(s, b) {
-		return
-	}
-	for first := true; s.element(&first); {
-		d.summaryPod(s, b)
+// pods reads the pods array.
+func (d *SummaryDecoder) pods(s *scanner, b *sample.Batch) {
+	w, bad := open(s, ']')
+	count(b, bad)
+	for w.element() {
+		d.pod(s, b)
 	}
 }
 
-// summaryPod reads one pod object and then resolves its containers.
-func (d *SummaryDecoder) summaryPod(s *scanner, b *sample.Batch) {
-	if s.null() {
-		return
-	}
-	if s.peek() != '{' {
-		s.skip()
-		b.Skip(sample.SkipMalformed)
+// pod reads one pod object and then resolves its containers.
+func (d *SummaryDecoder) pod(s *scanner, b *sample.Batch) {
+	w, bad := open(s, '}')
+	if !w.in {
+		count(b, bad)
 		return
 	}
 	// The names of the previous pod's containers are in the store's
@@ -208,36 +177,21 @@ func (d *SummaryDecoder) summaryPod(s *scanner, b *sample.Batch) {
 	d.t.scratch = d.t.scratch[:0]
 	d.pending = d.pending[:0]
 	var namespace, name []byte
-	var keys, podBad uint8
+	var podBad uint8
 	overflow := false
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
-		var bit uint8
+	for key, ok := w.member(); ok; key, ok = w.member() {
 		switch string(key) {
 		case "podRef":
-			bit = keyPodRef
+			podBad |= w.once(keyPodRef) | d.podRef(s, &namespace, &name)
 		case "containers":
-			bit = keyContainers
-		default:
-			s.skip()
-			continue
-		}
-		if keys&bit != 0 {
-			podBad |= badMalformed
-		}
-		keys |= bit
-		if bit == keyPodRef {
-			podBad |= d.podRef(s, &namespace, &name)
-		} else {
 			// A repeated containers member is still read, so that its
 			// containers are counted.
-			if !d.summaryContainers(s, b) {
+			podBad |= w.once(keyContainers)
+			if !d.containers(s, b) {
 				overflow = true
 			}
+		default:
+			s.skip()
 		}
 	}
 	if !s.ok() {
@@ -263,36 +217,21 @@ func (d *SummaryDecoder) summaryPod(s *scanner, b *sample.Batch) {
 
 // podRef reads a pod's podRef object into namespace and name, and returns
 // what is wrong with it.
-func (d *SummaryDecoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8) {
-	if s.null() {
-		return 0
-	}
-	if s.peek() != '{' {
-		s.skip()
-		return badMalformed
-	}
-	var keys uint8
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
+func (d *SummaryDecoder) podRef(s *scanner, namespace, name *[]byte) uint8 {
+	w, bad := open(s, '}')
+	for key, ok := w.member(); ok; key, ok = w.member() {
 		var dst *[]byte
-		var bit uint8
 		switch string(key) {
 		case "name":
-			dst, bit = name, keyName
+			dst = name
+			bad |= w.once(keyName)
 		case "namespace":
-			dst, bit = namespace, keyNamespace
+			dst = namespace
+			bad |= w.once(keyNamespace)
 		default:
 			s.skip()
 			continue
 		}
-		if keys&bit != 0 {
-			bad |= badMalformed
-		}
-		keys |= bit
 		v, vBad := d.stringValue(s)
 		*dst = v
 		bad |= vBad
@@ -300,65 +239,54 @@ func (d *SummaryDecoder) podRef(s *scanner, namespace, name *[]byte) (bad uint8)
 	return bad
 }
 
-// summaryContainers reads a pod's containers array into d.pending. It
-// reports false when some did not fit under MaxContainers.
-func (d *SummaryDecoder) summaryContainers(s *scanner, b *sample.Batch) (fit bool) {
+// containers reads a pod's containers array into d.pending. It reports
+// false when some did not fit under MaxContainers.
+func (d *SummaryDecoder) containers(s *scanner, b *sample.Batch) (fit bool) {
 	fit = true
-	if !enterArray(s, b) {
-		return fit
-	}
-	for first := true; s.element(&first); {
-		switch {
-		case s.null():
-		case s.peek() != '{':
-			s.skip()
-			b.Skip(sample.SkipMalformed)
-		case len(d.pending) >= d.t.limits.MaxContainers:
+	w, bad := open(s, ']')
+	count(b, bad)
+	for w.element() {
+		if len(d.pending) >= d.t.limits.MaxContainers && s.peek() == '{' {
 			// No pod can keep more containers than a whole response:
 			// bound what waits for the pod's end.
 			s.skip()
 			b.Skip(sample.SkipTooMany)
 			fit = false
-		default:
+			continue
+		}
+		c, bad := open(s, '}')
+		count(b, bad)
+		if c.in {
 			d.pending = append(d.pending, pendingContainer{})
-			d.summaryContainer(s, &d.pending[len(d.pending)-1])
+			d.stats(&c, &d.pending[len(d.pending)-1])
 		}
 	}
 	return fit
 }
 
-// summaryContainer reads one container object into pc.
-func (d *SummaryDecoder) summaryContainer(s *scanner, pc *pendingContainer) {
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
+// stats reads the members of a node or container object, entered by w,
+// into pc.
+func (d *SummaryDecoder) stats(w *walk, pc *pendingContainer) {
+	s := w.s
+	for key, ok := w.member(); ok; key, ok = w.member() {
 		switch string(key) {
 		case "name":
-			if pc.r.keys&keyName != 0 {
-				pc.idBad |= badMalformed
-			}
-			pc.r.keys |= keyName
 			var bad uint8
 			pc.name, bad = d.stringValue(s)
-			pc.idBad |= bad
+			pc.idBad |= bad | w.once(keyName)
 		case "startTime":
-			if pc.r.keys&keyStart != 0 {
-				pc.startBad |= badMalformed
-			}
-			pc.r.keys |= keyStart
 			ms, _, bad := timeValue(s)
 			if ms < 0 {
 				bad |= badInvalid
 			}
 			// Zero, for null or the epoch, is an unknown start time.
 			pc.startMs = ms
-			pc.startBad |= bad
+			pc.startBad |= bad | w.once(keyStart)
 		case "cpu":
+			pc.r.bad |= w.once(keyCPU)
 			pc.r.cpu(s)
 		case "memory":
+			pc.r.bad |= w.once(keyMemory)
 			pc.r.memory(s)
 		default:
 			s.skip()
@@ -376,7 +304,7 @@ func (d *SummaryDecoder) resolve(pc *pendingContainer, namespace, pod []byte, po
 		return
 	}
 	if bad := podBad | pc.idBad; bad != 0 {
-		b.Skip(firstReason(bad))
+		count(b, bad)
 		return
 	}
 	e, reason := d.t.lookup(namespace, pod, pc.name)
@@ -384,27 +312,28 @@ func (d *SummaryDecoder) resolve(pc *pendingContainer, namespace, pod []byte, po
 		b.Skip(reason)
 		return
 	}
-	if e.seen != 0 {
-		b.Skip(sample.SkipDuplicate)
-		return
-	}
 	if !keep(e, &pc.r, b) {
 		return
 	}
 	if pc.startBad != 0 {
-		b.Skip(firstReason(pc.startBad))
+		count(b, pc.startBad)
 		return
 	}
 	e.c.StartTimeMs = pc.startMs
 }
 
 // keep stores a reading read whole in e, the node's entry or a container's,
-// and reports true, or counts why it is dropped. Either way e's fate is
-// counted here, never by finish.
+// and reports true, or counts why it is dropped: the first occurrence
+// decides, so an entry met before makes the reading a duplicate. Either way
+// e's fate is counted here, never by finish.
 func keep(e *entry, r *reading, b *sample.Batch) bool {
+	if e.seen != 0 {
+		b.Skip(sample.SkipDuplicate)
+		return false
+	}
 	e.seen = seenUsage | seenStart | flagCounted
 	if bad := r.verdict(); bad != 0 {
-		b.Skip(firstReason(bad))
+		count(b, bad)
 		return false
 	}
 	e.c.Point = r.p
@@ -429,19 +358,4 @@ func (d *SummaryDecoder) compact() {
 func around(b []byte, pos int) []byte {
 	start := max(0, pos-24)
 	return b[start:min(len(b), start+64)]
-}
-
-// enterArray opens an array member. A null one is as good as absent; any
-// other non-array is skipped and counted malformed. Both report false.
-func enterArray(s *scanner, b *sample.Batch) bool {
-	if s.null() {
-		return false
-	}
-	if s.peek() != '[' {
-		s.skip()
-		b.Skip(sample.SkipMalformed)
-		return false
-	}
-	s.enter(']')
-	return true
 }

@@ -7,10 +7,10 @@ import (
 )
 
 // The members of the Summary API's objects, read one value at a time: the
-// cpu and memory objects of a node or container, and the strings, times and
-// counters within them. Each reader consumes its value whatever it holds
-// and reports what is wrong with it as bad bits, so a reading can be judged
-// once it is complete.
+// walk over an object or array, the cpu and memory objects of a node or
+// container, and the strings, times and counters within them. Each reader
+// consumes its value whatever it holds and reports what is wrong with it as
+// bad bits, so a reading can be judged once it is complete.
 
 // Bits of reading.bad and pendingContainer.idBad, one per sample.SkipReason.
 // When several apply, the lowest reason is counted: a broken member before a
@@ -23,9 +23,11 @@ const (
 	badMissingLabel = 1 << sample.SkipMissingLabel
 )
 
-// firstReason returns the reason counted for a non-zero set of bad bits.
-func firstReason(bad uint8) sample.SkipReason {
-	return sample.SkipReason(bits.TrailingZeros8(bad))
+// count counts the first reason of a set of bad bits, if there is one.
+func count(b *sample.Batch, bad uint8) {
+	if bad != 0 {
+		b.Skip(sample.SkipReason(bits.TrailingZeros8(bad)))
+	}
 }
 
 // reading gathers the cpu and memory members of a node or container object.
@@ -33,9 +35,7 @@ type reading struct {
 	p sample.Point
 	// got holds a got* bit per value read.
 	got uint8
-	// keys holds a key* bit per member met, to catch a repeated key.
-	keys uint8
-	bad  uint8
+	bad uint8
 }
 
 const (
@@ -44,9 +44,7 @@ const (
 	gotMemory
 )
 
-// Member bits for repeated-key checks. JSON leaves the meaning of a repeated
-// key open (encoding/json keeps the last, other decoders the first), so a
-// reading or name given twice is malformed rather than guessed at.
+// Member bits for walk.once, distinct within each kind of object.
 const (
 	keyCPU uint8 = 1 << iota
 	keyMemory
@@ -56,97 +54,117 @@ const (
 	keyPodRef
 	keyContainers
 	keyTime
-	keyCounter = keyCPU // within a cpu object, which has no cpu member
+	keyCounter    = keyCPU    // within a cpu object, which has no cpu member
+	keyWorkingSet = keyMemory // within a memory object
 )
+
+// walk goes through the members of one object, or the elements of one
+// array, that open has entered; the walk of a value it did not enter is
+// empty.
+type walk struct {
+	s *scanner
+	// in is set when the object or array was entered.
+	in bool
+	// first is set until the first member or element.
+	first bool
+	// met holds a key* bit per member once has seen.
+	met uint8
+}
+
+// open enters the object ('}') or array (']') that comes next as a member's
+// value and returns the walk over it. null stands for an absent member: it
+// is consumed, and the walk is empty. Any other value is skipped, the walk
+// is empty, and bad reports it malformed.
+func open(s *scanner, closer byte) (w walk, bad uint8) {
+	w = walk{s: s, first: true}
+	opener := byte('{')
+	if closer == ']' {
+		opener = '['
+	}
+	switch {
+	case s.null():
+	case s.peek() != opener:
+		s.skip()
+		bad = badMalformed
+	default:
+		w.in = s.enter(closer)
+	}
+	return w, bad
+}
+
+// member advances to the next member of the object and returns its key. It
+// returns false at the end of the object and on a syntax error.
+func (w *walk) member() ([]byte, bool) {
+	if !w.in {
+		return nil, false
+	}
+	return w.s.member(&w.first)
+}
+
+// element reports whether the array has another element, and positions the
+// scanner at it.
+func (w *walk) element() bool {
+	return w.in && w.s.element(&w.first)
+}
+
+// once returns badMalformed when the member key has been met before in the
+// object. JSON leaves the meaning of a repeated key open (encoding/json
+// keeps the last, other decoders the first), so a reading or name given
+// twice is malformed rather than guessed at.
+func (w *walk) once(key uint8) uint8 {
+	again := w.met & key
+	w.met |= key
+	if again != 0 {
+		return badMalformed
+	}
+	return 0
+}
 
 // cpu reads a cpu object into r.
 func (r *reading) cpu(s *scanner) {
-	if r.keys&keyCPU != 0 {
-		r.bad |= badMalformed
-	}
-	r.keys |= keyCPU
-	if s.null() {
-		return
-	}
-	if s.peek() != '{' {
-		s.skip()
-		r.bad |= badMalformed
-		return
-	}
-	var keys uint8
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
-		var bit uint8
+	w, bad := open(s, '}')
+	r.bad |= bad
+	for key, ok := w.member(); ok; key, ok = w.member() {
 		switch string(key) {
 		case "time":
-			bit = keyTime
-		case "usageCoreNanoSeconds":
-			bit = keyCounter
-		default:
-			s.skip()
-			continue
-		}
-		if keys&bit != 0 {
-			r.bad |= badMalformed
-		}
-		keys |= bit
-		if bit == keyTime {
+			r.bad |= w.once(keyTime)
 			ms, present, bad := timeValue(s)
 			r.bad |= bad
 			if present && bad == 0 {
 				r.p.TimestampMs = ms
 				r.got |= gotTime
 			}
-			continue
-		}
-		v, present, bad := uintValue(s)
-		r.bad |= bad
-		if present && bad == 0 {
-			r.p.CPUNanos = v
-			r.got |= gotCounter
+		case "usageCoreNanoSeconds":
+			r.uintMember(&w, keyCounter, &r.p.CPUNanos, gotCounter)
+		default:
+			s.skip()
 		}
 	}
 }
 
 // memory reads a memory object into r.
 func (r *reading) memory(s *scanner) {
-	if r.keys&keyMemory != 0 {
-		r.bad |= badMalformed
-	}
-	r.keys |= keyMemory
-	if s.null() {
-		return
-	}
-	if s.peek() != '{' {
-		s.skip()
-		r.bad |= badMalformed
-		return
-	}
-	repeated := false
-	s.enter('}')
-	for first := true; ; {
-		key, ok := s.member(&first)
-		if !ok {
-			break
-		}
-		if string(key) != "workingSetBytes" {
+	w, bad := open(s, '}')
+	r.bad |= bad
+	for key, ok := w.member(); ok; key, ok = w.member() {
+		switch string(key) {
+		case "workingSetBytes":
+			r.uintMember(&w, keyWorkingSet, &r.p.MemoryBytes, gotMemory)
+		default:
 			s.skip()
-			continue
 		}
-		if repeated {
-			r.bad |= badMalformed
-		}
-		repeated = true
-		v, present, bad := uintValue(s)
-		r.bad |= bad
-		if present && bad == 0 {
-			r.p.MemoryBytes = v
-			r.got |= gotMemory
-		}
+	}
+}
+
+// uintMember reads the value of the member key, a counter or gauge, into
+// *dst, and marks it got.
+func (r *reading) uintMember(w *walk, key uint8, dst *uint64, got uint8) {
+	r.bad |= w.once(key)
+	v, present, bad := uintValue(w.s)
+	r.bad |= bad
+	if present && bad == 0 {
+		*dst = v
+		r.got |= got
 	}
 }
 
