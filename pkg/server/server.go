@@ -37,6 +37,7 @@ type Server struct {
 	store      *store.Store
 	nodes      informers.SharedInformerFactory
 	pods       metadatainformer.SharedInformerFactory
+	gaps       *gapWatch
 	clock      clock.WithTicker
 	resolution time.Duration
 }
@@ -77,7 +78,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: c.Clock, resolution: c.Resolution}
+	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: c.Clock, resolution: c.Resolution,
+		gaps: newGapWatch(st, pods, c.Resolution)}
 	var nodeHandler cache.ResourceEventHandlerRegistration
 	scrapeMetrics := scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
 	s.scraper = scraper.New(scraper.Config{
@@ -122,7 +124,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	// Behind the handler chain, so authentication and authorization apply.
 	s.generic.Handler.NonGoRestfulMux.Handle(DiagnosticsPath, scrapeDiagnostics(s.scraper.Failures, s.scraper.NodeCount))
-	if err := registerMetrics(c.Registerer, scrapeMetrics.Register, apiMetrics.Register, storeMetrics(st)); err != nil {
+	if err := registerMetrics(c.Registerer, scrapeMetrics.Register, apiMetrics.Register, storeMetrics(st), s.gaps.Register); err != nil {
 		return nil, err
 	}
 	if err := s.generic.AddReadyzChecks(
@@ -151,6 +153,8 @@ func (s *Server) start(hook genericapiserver.PostStartHookContext) error {
 	return nil
 }
 
+// expireLoop drops expired data once per resolution, then looks for the
+// pods that leaves out.
 func (s *Server) expireLoop(ctx context.Context) {
 	ticker := s.clock.NewTicker(s.resolution)
 	defer ticker.Stop()
@@ -160,6 +164,7 @@ func (s *Server) expireLoop(ctx context.Context) {
 			return
 		case now := <-ticker.C():
 			s.store.Expire(now.UnixMilli())
+			s.gaps.check(now)
 		}
 	}
 }

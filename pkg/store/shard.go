@@ -392,6 +392,11 @@ func (sh *shard) publish(nowMs int64) {
 		first := len(snap.containers)
 		podFresh := int64(math.MaxInt64)
 		ok := len(p.containers) > 0
+		if !ok {
+			// A pod outlives its last container only until the write
+			// that dropped the container drops the pod too.
+			sp.gap = GapNotReported
+		}
 		for _, si := range p.containers {
 			s := &sh.series[si]
 			points += int64(s.count)
@@ -399,8 +404,12 @@ func (sh *shard) publish(nowMs int64) {
 				continue
 			}
 			u, servable := sh.ring(si).usage(s, cfg.cpuWindow, cfg.maxAge)
-			if !servable || !sh.fresh(s, nowMs) {
-				ok = false
+			if !servable {
+				ok, sp.gap = false, GapNoRate
+				continue
+			}
+			if !sh.fresh(s, nowMs) {
+				ok, sp.gap = false, GapStale
 				continue
 			}
 			podFresh = min(podFresh, s.advancedMs+cfg.maxAge)

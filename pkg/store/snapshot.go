@@ -30,6 +30,8 @@ type snapPod struct {
 	gen      uint32
 	first, n int32
 	ok       bool
+	// gap says why a live pod is not ok.
+	gap Gap
 }
 
 type shardStats struct {

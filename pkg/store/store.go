@@ -284,6 +284,27 @@ func (s *Store) PodUsage(namespace, pod string, dst []sample.ContainerUsage) ([]
 	return append(dst, snap.containers[sp.first:sp.first+sp.n]...), true
 }
 
+// PodGap says why PodUsage has nothing for the pod, or GapNone when it has.
+func (s *Store) PodGap(namespace, pod string) Gap {
+	s.mu.RLock()
+	loc, ok := s.pods[podKey{namespace, pod}]
+	s.mu.RUnlock()
+	if !ok {
+		return GapNotReported
+	}
+	snap := loc.shard.pub.acquire()
+	defer loc.shard.pub.release(snap)
+	if int(loc.slot) >= len(snap.pods) || snap.pods[loc.slot].gen != loc.gen {
+		// Known to the index but not yet in a published snapshot: the write
+		// that added it is still being published.
+		return GapNotReported
+	}
+	if sp := &snap.pods[loc.slot]; !sp.ok {
+		return sp.gap
+	}
+	return GapNone
+}
+
 // NodeHistory appends the node's points to dst, oldest first, and reports
 // whether the node is known. The points span restarts; a counter that goes
 // down marks one.
