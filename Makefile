@@ -43,6 +43,7 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@for m in test/tools/*/; do (cd $$m && $(GO) mod tidy -diff) || { echo "$$m go.mod/go.sum are not tidy: run go mod tidy there"; exit 1; }; done
 	@bad=$$($(GO) list -deps -test ./pkg/... ./cmd/... | grep '/ringmetrics/test/'); if [ -n "$$bad" ]; then echo "pkg/ or cmd/ (tests included) imports test/: $$bad"; exit 1; fi
 
 # ./pkg/... runs under the race detector (scrape loops, store readers and
