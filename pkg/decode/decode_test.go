@@ -28,6 +28,19 @@ func ctr(ns, pod, name string, ts int64, cpu, mem uint64, start int64) sample.Co
 		Point: sample.Point{TimestampMs: ts, CPUNanos: cpu, MemoryBytes: mem}}
 }
 
+// Short names of the skip reasons, for the tables of expected outcomes.
+const (
+	malformed   = sample.SkipMalformed
+	invalid     = sample.SkipInvalidValue
+	noTS        = sample.SkipMissingTimestamp
+	duplicate   = sample.SkipDuplicate
+	incomplete  = sample.SkipIncomplete
+	noLabel     = sample.SkipMissingLabel
+	tooMany     = sample.SkipTooMany
+	tooManyPods = sample.SkipTooManyPods
+	tooLong     = sample.SkipNameTooLong
+)
+
 func skips(pairs ...any) []skipCount {
 	var s []skipCount
 	for i := 0; i < len(pairs); i += 2 {
@@ -104,14 +117,6 @@ func TestDecodeResource(t *testing.T) {
 		t.Helper()
 		checkDecode(t, NewResourceDecoder(), in, w)
 	}
-	const (
-		malformed  = sample.SkipMalformed
-		invalid    = sample.SkipInvalidValue
-		noTS       = sample.SkipMissingTimestamp
-		duplicate  = sample.SkipDuplicate
-		incomplete = sample.SkipIncomplete
-		noLabel    = sample.SkipMissingLabel
-	)
 
 	// The kubelet's own output.
 	f(kubeletExample, want{
@@ -343,70 +348,5 @@ func TestDecodeResourceError(t *testing.T) {
 		strings.Repeat("x", 58) + `"`
 	if err.Error() != wantMsg {
 		t.Errorf("error message\n got %s\nwant %s", err, wantMsg)
-	}
-}
-
-// TestDecodeResourceOwnsStrings checks that no string in a batch aliases the
-// body, which the caller reuses for the next scrape.
-func TestDecodeResourceOwnsStrings(t *testing.T) {
-	body := []byte(strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="p\\q"`) + // escaped: the scratch path
-		strings.ReplaceAll(cpuLine+memLine, `pod="p"`, `pod="fresh"`))
-	var b sample.Batch
-	if err := NewResourceDecoder().Decode(body, &b); err != nil {
-		t.Fatal(err)
-	}
-	before := append([]sample.Container(nil), b.Containers...)
-	for i := range body {
-		body[i] = 'X'
-	}
-	if diff := cmp.Diff(before, b.Containers); diff != "" || len(before) != 2 {
-		t.Errorf("batch changed with the body (-before +after):\n%s", diff)
-	}
-	if before[0].Pod != `p\q` || before[1].Pod != "fresh" {
-		t.Errorf("pods = %q, %q", before[0].Pod, before[1].Pod)
-	}
-}
-
-// TestDecodeResourceSteadyState checks that re-decoding the same node's
-// response allocates nothing once the decoder and Batch have warmed up.
-func TestDecodeResourceSteadyState(t *testing.T) {
-	body := kubeletBody(110, 2)
-	d := NewResourceDecoder()
-	var b sample.Batch
-	allocs := testing.AllocsPerRun(20, func() {
-		if err := d.Decode(body, &b); err != nil || len(b.Containers) != 220 || !b.HasNode {
-			t.Fatalf("err %v, %d containers, node %v", err, len(b.Containers), b.HasNode)
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("steady state allocates %.1f times per decode, want 0", allocs)
-	}
-}
-
-// TestDecodeResourceBounded checks that churn and one huge response do not
-// pin memory in a decoder.
-func TestDecodeResourceBounded(t *testing.T) {
-	d := NewResourceDecoder()
-	var b sample.Batch
-	if err := d.Decode(kubeletBody(3000, 3), &b); err != nil || len(b.Containers) != 9000 {
-		t.Fatalf("err %v, %d containers", err, len(b.Containers))
-	}
-	small := kubeletBody(10, 2)
-	if err := d.Decode(small, &b); err != nil || len(b.Containers) != 20 {
-		t.Fatalf("err %v, %d containers", err, len(b.Containers))
-	}
-	if len(d.t.intern) > 2*3*20+internSlack || cap(d.t.entries) > 4*20+tableSlack || d.t.index != nil {
-		t.Errorf("after a small scrape: intern %d, entries cap %d, index kept %v", len(d.t.intern), cap(d.t.entries), d.t.index != nil)
-	}
-
-	// Every scrape brings new pods: the table must not grow without bound.
-	for i := range 200 {
-		body := strings.ReplaceAll(string(small), "deployment-", "churn"+string(rune('a'+i%26))+string(rune('a'+i/26))+"-")
-		if err := d.Decode([]byte(body), &b); err != nil || len(b.Containers) != 20 {
-			t.Fatalf("round %d: err %v, %d containers", i, err, len(b.Containers))
-		}
-		if len(d.t.intern) > 2*3*20+internSlack+3*20 {
-			t.Fatalf("round %d: intern table grew to %d names", i, len(d.t.intern))
-		}
 	}
 }

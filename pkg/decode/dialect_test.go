@@ -54,16 +54,6 @@ func sortContainers(cs []sample.Container) {
 	})
 }
 
-// decoder is what both decoders offer, for the tests that hold of both.
-type decoder interface {
-	Decode(body []byte, b *sample.Batch) error
-}
-
-var (
-	_ decoder = (*ResourceDecoder)(nil)
-	_ decoder = (*SummaryDecoder)(nil)
-)
-
 // decoderFor returns a new decoder of the kind a fixture's extension calls
 // for; fallbackMs is the resource decoder's FallbackTimestampMs.
 func decoderFor(name string, fallbackMs int64) decoder {
@@ -148,14 +138,6 @@ func unstarted(cs []sample.Container, names ...string) []sample.Container {
 }
 
 func TestDialects(t *testing.T) {
-	const (
-		malformed  = sample.SkipMalformed
-		invalid    = sample.SkipInvalidValue
-		noTS       = sample.SkipMissingTimestamp
-		duplicate  = sample.SkipDuplicate
-		incomplete = sample.SkipIncomplete
-		noLabel    = sample.SkipMissingLabel
-	)
 	nodeAt := func(p *sample.Point, ts int64) *sample.Point { q := *p; q.TimestampMs = ts; return &q }
 	for _, tc := range []struct {
 		file string

@@ -57,18 +57,7 @@ func FuzzDecodeResource(f *testing.F) {
 		}
 		checkInvariants(t, body, &first, err)
 
-		err2 := d.Decode(body, &second)
-		if (err == nil) != (err2 == nil) {
-			t.Fatalf("errors differ between decodes: %v, %v", err, err2)
-		}
-		if !sameBatch(&first, &second) {
-			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
-		}
-		var fresh sample.Batch
-		_ = (&ResourceDecoder{Limits: fuzzLimits}).Decode(body, &fresh)
-		if !sameBatch(&first, &fresh) {
-			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
-		}
+		checkRepeatable(t, d, &ResourceDecoder{Limits: fuzzLimits}, body, &first, &second, err)
 
 		// The fallback time changes nothing in a body with a timed CPU
 		// series, and otherwise only keeps what lacked nothing else.
@@ -147,6 +136,26 @@ func checkBatch(t *testing.T, b *sample.Batch, err error) (skips uint64) {
 		skips += uint64(n)
 	}
 	return skips
+}
+
+// checkRepeatable checks that what d decoded into first (with err) from a
+// copy of body, clobbered since, is what d and fresh, a new decoder, decode
+// from body: a string aliasing the body would differ, and so would a
+// decoder whose result depends on what it decoded before.
+func checkRepeatable(t *testing.T, d, fresh decoder, body []byte, first, second *sample.Batch, err error) {
+	t.Helper()
+	err2 := d.Decode(body, second)
+	if (err == nil) != (err2 == nil) {
+		t.Fatalf("errors differ between decodes: %v, %v", err, err2)
+	}
+	if !sameBatch(first, second) {
+		t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(*first, *second, cmpopts.EquateEmpty()))
+	}
+	var again sample.Batch
+	_ = fresh.Decode(body, &again)
+	if !sameBatch(first, &again) {
+		t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(*first, again, cmpopts.EquateEmpty()))
+	}
 }
 
 // sameBatch is cmp.Diff's verdict without its reflection, which would

@@ -44,11 +44,6 @@ func TestLimits(t *testing.T) {
 	limits := Limits{MaxContainers: 4, MaxPods: 3, MaxNameLength: 63}
 	long := strings.Repeat("x", 63)
 	mib := strings.Repeat("x", 1<<20)
-	const (
-		tooMany     = sample.SkipTooMany
-		tooManyPods = sample.SkipTooManyPods
-		tooLong     = sample.SkipNameTooLong
-	)
 	// The text decoder counts a refused container once per series (two
 	// here) and a container dropped with its pod once; the summary decoder
 	// counts every container once.

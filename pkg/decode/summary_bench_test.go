@@ -9,42 +9,6 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// BenchmarkDecodeSummary decodes one node's summary over and over, as a
-// scrape loop does: after the first round the steady state should not
-// allocate.
-func BenchmarkDecodeSummary(b *testing.B) {
-	for _, pods := range []int{30, 110} {
-		body := summaryBody(b, pods, 2)
-		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) {
-			d := NewSummaryDecoder()
-			var batch sample.Batch
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := d.Decode(body, &batch); err != nil {
-					b.Fatal(err)
-				}
-				if len(batch.Containers) != 2*pods || !batch.HasNode || batch.Skipped != ([sample.NumSkipReasons]uint32{}) {
-					b.Fatalf("%d containers, node %v, skipped %v", len(batch.Containers), batch.HasNode, batch.Skipped)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkDecodeSummaryCold decodes with a new decoder each time.
-func BenchmarkDecodeSummaryCold(b *testing.B) {
-	body := summaryBody(b, 110, 2)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var batch sample.Batch
-		if err := NewSummaryDecoder().Decode(body, &batch); err != nil || len(batch.Containers) != 220 {
-			b.Fatalf("err %v, %d containers", err, len(batch.Containers))
-		}
-	}
-}
-
 // The smallest encoding/json model of a summary that yields a batch: the
 // alternative the streaming decoder was measured against.
 type (

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -65,17 +62,6 @@ func FuzzDecodeSummary(f *testing.F) {
 			t.Fatalf("%d skips for at most %d values", skips, values+1)
 		}
 
-		err2 := d.Decode(body, &second)
-		if (err == nil) != (err2 == nil) {
-			t.Fatalf("errors differ between decodes: %v, %v", err, err2)
-		}
-		if !sameBatch(&first, &second) {
-			t.Fatalf("decoding twice differs (-first +second):\n%s", cmp.Diff(first, second, cmpopts.EquateEmpty()))
-		}
-		var fresh sample.Batch
-		_ = (&SummaryDecoder{Limits: fuzzLimits}).Decode(body, &fresh)
-		if !sameBatch(&first, &fresh) {
-			t.Fatalf("a fresh decoder differs (-reused +fresh):\n%s", cmp.Diff(first, fresh, cmpopts.EquateEmpty()))
-		}
+		checkRepeatable(t, d, &SummaryDecoder{Limits: fuzzLimits}, body, &first, &second, err)
 	})
 }
