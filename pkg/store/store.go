@@ -8,8 +8,8 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// maxCapacity keeps a typo in a flag from reserving gigabytes per node.
-const maxCapacity = 1 << 14
+// MaxCapacity keeps a typo in a flag from reserving gigabytes per node.
+const MaxCapacity = 1 << 14
 
 // Config sets a Store's fixed parameters.
 type Config struct {
@@ -61,8 +61,8 @@ type podLoc struct {
 // New returns an empty Store, or every problem with cfg.
 func New(cfg Config) (*Store, error) {
 	var errs []error
-	if cfg.Capacity < 2 || cfg.Capacity > maxCapacity {
-		errs = append(errs, fmt.Errorf("capacity %d is outside [2, %d]", cfg.Capacity, maxCapacity))
+	if cfg.Capacity < 2 || cfg.Capacity > MaxCapacity {
+		errs = append(errs, fmt.Errorf("capacity %d is outside [2, %d]", cfg.Capacity, MaxCapacity))
 	}
 	if cfg.CPUWindowMs < 0 {
 		errs = append(errs, fmt.Errorf("cpu window %dms is negative", cfg.CPUWindowMs))

@@ -64,10 +64,10 @@ func TestNew(t *testing.T) {
 		wantErr []string
 	}{
 		{cfg: Config{Capacity: 2, CPUWindowMs: 60000, MaxAgeMs: 1}},
-		{cfg: Config{Capacity: maxCapacity, MaxAgeMs: 1}},
+		{cfg: Config{Capacity: MaxCapacity, MaxAgeMs: 1}},
 		{cfg: Config{MaxAgeMs: 1}, wantErr: []string{"capacity 0"}},
 		{cfg: Config{Capacity: 1, MaxAgeMs: 1}, wantErr: []string{"capacity 1"}},
-		{cfg: Config{Capacity: maxCapacity + 1, MaxAgeMs: 1}, wantErr: []string{"capacity"}},
+		{cfg: Config{Capacity: MaxCapacity + 1, MaxAgeMs: 1}, wantErr: []string{"capacity"}},
 		{
 			cfg:     Config{Capacity: -1, CPUWindowMs: -1},
 			wantErr: []string{"capacity -1", "cpu window -1ms", "max age 0ms"},

@@ -26,6 +26,7 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/server"
+	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
 // Options are every flag of the ringmetrics command.
@@ -53,12 +54,6 @@ type Options struct {
 	nodeSelector    labels.Selector
 	nodeSelectorErr error
 }
-
-// maxHistoryPoints is the most points a series' ring may hold: the store
-// refuses more (its maxCapacity) so that a typo cannot reserve gigabytes per
-// node. Validate names the flags rather than leave the store to fail at
-// start-up; TestMaxHistoryPointsIsTheStores keeps the two equal.
-const maxHistoryPoints = 1 << 14
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
@@ -155,8 +150,9 @@ func (o *Options) Validate() error {
 	if o.History < 2*o.MetricResolution {
 		errs = append(errs, fmt.Errorf("--history %v must hold at least two points of --metric-resolution %v", o.History, o.MetricResolution))
 	}
-	if o.MetricResolution >= time.Second && o.History/o.MetricResolution > maxHistoryPoints {
-		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d", o.History, o.History/o.MetricResolution, o.MetricResolution, maxHistoryPoints))
+	// The store would refuse the ring at start-up without naming a flag.
+	if points := server.Capacity(o.History, o.MetricResolution); o.MetricResolution >= time.Second && points > store.MaxCapacity {
+		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d", o.History, points, o.MetricResolution, store.MaxCapacity))
 	}
 	if o.CPUWindow < 0 || o.CPUWindow > o.History {
 		errs = append(errs, fmt.Errorf("--cpu-window %v must be between 0 and --history %v", o.CPUWindow, o.History))

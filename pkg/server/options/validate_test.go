@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
-	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
 // validate parses args into new options, completes them and returns every
@@ -118,13 +117,3 @@ func TestValidateBeforeComplete(t *testing.T) {
 	}
 }
 
-// TestMaxHistoryPointsIsTheStores checks that Validate allows exactly the
-// ring capacities the store accepts.
-func TestMaxHistoryPointsIsTheStores(t *testing.T) {
-	if _, err := store.New(store.Config{Capacity: maxHistoryPoints, MaxAgeMs: 1}); err != nil {
-		t.Errorf("the store refuses %d points: %v", maxHistoryPoints, err)
-	}
-	if _, err := store.New(store.Config{Capacity: maxHistoryPoints + 1, MaxAgeMs: 1}); err == nil {
-		t.Errorf("the store accepts %d points, more than Validate allows", maxHistoryPoints+1)
-	}
-}
