@@ -151,8 +151,9 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--history %v must hold at least two points of --metric-resolution %v", o.History, o.MetricResolution))
 	}
 	// The store would refuse the ring at start-up without naming a flag.
-	if points := server.Capacity(o.History, o.MetricResolution); o.MetricResolution >= time.Second && points > store.MaxCapacity {
-		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d", o.History, points, o.MetricResolution, store.MaxCapacity))
+	if o.MetricResolution >= time.Second && server.Capacity(o.History, o.MetricResolution) > store.MaxCapacity {
+		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d",
+			o.History, server.Capacity(o.History, o.MetricResolution), o.MetricResolution, store.MaxCapacity))
 	}
 	if o.CPUWindow < 0 || o.CPUWindow > o.History {
 		errs = append(errs, fmt.Errorf("--cpu-window %v must be between 0 and --history %v", o.CPUWindow, o.History))

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-
 )
 
 // validate parses args into new options, completes them and returns every
@@ -116,4 +115,3 @@ func TestValidateBeforeComplete(t *testing.T) {
 		t.Errorf("Validate() before Complete = %v, want an error saying so", err)
 	}
 }
-
