@@ -15,7 +15,7 @@ var ErrNotJSON = errors.New("body is not Summary API JSON")
 
 // pendingContainer is a container read from a pod object. It waits for the
 // end of the pod because the pod's podRef may come after its containers:
-// JSON members come in any order.
+// JSON members come in any order. The node object is read into one too.
 type pendingContainer struct {
 	// name aliases the body or the table's scratch space.
 	name  []byte
