@@ -13,6 +13,14 @@ import (
 	"github.com/ringmetrics/ringmetrics/test/cluster"
 )
 
+// The metrics API as the harnesses request it, from a metrics server
+// directly or through the kube-apiserver's aggregator.
+const (
+	GroupVersionPath = "/apis/metrics.k8s.io/v1beta1"
+	MediaJSON        = "application/json"
+	MediaProtobuf    = "application/vnd.kubernetes.protobuf"
+)
+
 // DirectClient talks to an aggregated server's own port, bypassing the
 // aggregator, with a client certificate from the cluster CA, which the
 // server's delegated authentication accepts. An empty user sends no
@@ -69,8 +77,8 @@ func GetText(client *http.Client, url string) (string, int, error) {
 	return string(body), resp.StatusCode, err
 }
 
-// MetricValue reads one series from a server's Prometheus /metrics page:
-// name with labels exactly as exposed (`a{b="c"}`), or name alone.
+// MetricValue reads one series from a server's Prometheus /metrics page
+// (see ParseMetric).
 func MetricValue(client *http.Client, serverURL, name, labels string) (float64, error) {
 	body, code, err := GetText(client, serverURL+"/metrics")
 	if err != nil {
@@ -79,14 +87,32 @@ func MetricValue(client *http.Client, serverURL, name, labels string) (float64, 
 	if code != http.StatusOK {
 		return 0, fmt.Errorf("GET %s/metrics: status %d", serverURL, code)
 	}
-	prefix := name + " "
+	v, err := ParseMetric(body, name, labels)
+	if err != nil {
+		return 0, fmt.Errorf("%s/metrics: %w", serverURL, err)
+	}
+	return v, nil
+}
+
+// ParseMetric returns the value of one series in Prometheus text
+// exposition format: name with labels exactly as exposed (`a{b="c"}`), or
+// name alone for an unlabelled series. A timestamp after the value is
+// ignored.
+func ParseMetric(text, name, labels string) (float64, error) {
+	series := name
 	if labels != "" {
-		prefix = name + "{" + labels + "} "
+		series += "{" + labels + "}"
 	}
-	for line := range strings.SplitSeq(body, "\n") {
-		if value, ok := strings.CutPrefix(line, prefix); ok {
-			return strconv.ParseFloat(value, 64)
+	for line := range strings.SplitSeq(text, "\n") {
+		rest, ok := strings.CutPrefix(line, series)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+			continue
 		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			return 0, fmt.Errorf("series %s has no value", series)
+		}
+		return strconv.ParseFloat(fields[0], 64)
 	}
-	return 0, fmt.Errorf("%s/metrics has no %s", serverURL, strings.TrimSpace(prefix))
+	return 0, fmt.Errorf("no series %s", series)
 }

@@ -17,12 +17,8 @@ import (
 	"time"
 
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
-)
 
-const (
-	groupVersionPath = "/apis/metrics.k8s.io/v1beta1"
-	mediaJSON        = "application/json"
-	mediaProtobuf    = "application/vnd.kubernetes.protobuf"
+	"github.com/ringmetrics/ringmetrics/test/bed"
 )
 
 // Formats and the request paths, in report order.
@@ -33,9 +29,9 @@ var (
 
 func mediaType(format string) string {
 	if format == "protobuf" {
-		return mediaProtobuf
+		return bed.MediaProtobuf
 	}
-	return mediaJSON
+	return bed.MediaJSON
 }
 
 // fetch GETs url, reads the whole body and checks the status and that the
@@ -70,7 +66,7 @@ func getJSON(ctx context.Context, client *http.Client, url string, v any) error 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", mediaJSON)
+	req.Header.Set("Accept", bed.MediaJSON)
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -154,7 +150,7 @@ func probeFreshness(ctx context.Context, client *http.Client, base string, sampl
 		}
 		for _, node := range sample {
 			var nm metricsv1beta1.NodeMetrics
-			if err := getJSON(ctx, client, base+groupVersionPath+"/nodes/"+node, &nm); err != nil {
+			if err := getJSON(ctx, client, base+bed.GroupVersionPath+"/nodes/"+node, &nm); err != nil {
 				f.Missing++
 				continue
 			}
@@ -163,7 +159,7 @@ func probeFreshness(ctx context.Context, client *http.Client, base string, sampl
 			maxAge = max(maxAge, age)
 		}
 		var list metricsv1beta1.NodeMetricsList
-		if err := getJSON(ctx, client, base+groupVersionPath+"/nodes", &list); err != nil {
+		if err := getJSON(ctx, client, base+bed.GroupVersionPath+"/nodes", &list); err != nil {
 			return f, fmt.Errorf("listing NodeMetrics: %w", err)
 		}
 		now := time.Now()
@@ -200,11 +196,12 @@ func serverMetrics(ctx context.Context, client *http.Client, base string) (heap,
 	if resp.StatusCode != http.StatusOK {
 		return 0, 0, fmt.Errorf("GET %s/metrics: %s", base, resp.Status)
 	}
-	h, err := metricValue(body, "go_memstats_heap_inuse_bytes")
+	text := string(body)
+	h, err := bed.ParseMetric(text, "go_memstats_heap_inuse_bytes", "")
 	if err != nil {
 		return 0, 0, err
 	}
-	g, err := metricValue(body, "go_goroutines")
+	g, err := bed.ParseMetric(text, "go_goroutines", "")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -264,7 +261,7 @@ func profiles(ctx context.Context, client *http.Client, base, listURL, dir, pref
 	for range 2 {
 		wg.Go(func() {
 			for loadCtx.Err() == nil {
-				_, _ = fetch(loadCtx, client, listURL, mediaJSON)
+				_, _ = fetch(loadCtx, client, listURL, bed.MediaJSON)
 			}
 		})
 	}

@@ -172,12 +172,12 @@ func (r *scaleRun) choose(res *ScaleResult) {
 		}
 	}
 	r.paths = Paths{
-		ListAllPods:   groupVersionPath + "/pods",
-		ListNamespace: groupVersionPath + "/namespaces/" + ns + "/pods",
-		ListSelector:  groupVersionPath + "/namespaces/" + ns + "/pods?labelSelector=app%3D" + first.Labels["app"],
-		GetPod:        groupVersionPath + "/namespaces/" + ns + "/pods/" + first.Name,
-		ListNodes:     groupVersionPath + "/nodes",
-		Discovery:     groupVersionPath,
+		ListAllPods:   bed.GroupVersionPath + "/pods",
+		ListNamespace: bed.GroupVersionPath + "/namespaces/" + ns + "/pods",
+		ListSelector:  bed.GroupVersionPath + "/namespaces/" + ns + "/pods?labelSelector=app%3D" + first.Labels["app"],
+		GetPod:        bed.GroupVersionPath + "/namespaces/" + ns + "/pods/" + first.Name,
+		ListNodes:     bed.GroupVersionPath + "/nodes",
+		Discovery:     bed.GroupVersionPath,
 	}
 	res.Paths = r.paths
 	nodes := r.bed.Fleet.Nodes()

@@ -1,13 +1,8 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -35,27 +30,4 @@ func median(vs []float64) float64 {
 	} else {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
-}
-
-// metricValue returns the value of an unlabelled sample in Prometheus text
-// exposition format, such as go_memstats_heap_inuse_bytes.
-func metricValue(text []byte, name string) (float64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			return 0, fmt.Errorf("sample %s without a value", name)
-		}
-		return strconv.ParseFloat(fields[0], 64)
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no sample %s", name)
 }

@@ -73,24 +73,6 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestMetricValue(t *testing.T) {
-	text := []byte(`# HELP go_memstats_heap_inuse_bytes Number of heap bytes that are in use.
-# TYPE go_memstats_heap_inuse_bytes gauge
-go_memstats_heap_inuse_bytes_total 1
-go_memstats_heap_inuse_bytes 1.2345e+07
-go_goroutines 87
-`)
-	if v, err := metricValue(text, "go_memstats_heap_inuse_bytes"); err != nil || v != 1.2345e7 {
-		t.Errorf("heap = %v, %v", v, err)
-	}
-	if v, err := metricValue(text, "go_goroutines"); err != nil || v != 87 {
-		t.Errorf("goroutines = %v, %v", v, err)
-	}
-	if _, err := metricValue(text, "go_threads"); err == nil {
-		t.Error("missing metric found")
-	}
-}
-
 func TestNiceStep(t *testing.T) {
 	for in, want := range map[float64]float64{0.3: 0.5, 1: 1, 1.2: 2, 37: 50, 600: 1000, 0.012: 0.02} {
 		if got := niceStep(in); math.Abs(got-want) > 1e-12 {

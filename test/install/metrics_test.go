@@ -3,9 +3,7 @@ package install
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -100,30 +98,16 @@ func scrapeMetrics(t *testing.T, b *bed.Bed, s *bed.Server) []byte {
 	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	get := func(user string) (int, []byte, error) {
-		certPEM, keyPEM, err := b.Cluster.IssueClientCert(user)
+	// As the ServiceMonitor's tlsConfig: a client certificate, and the
+	// self-signed serving certificate not verified.
+	get := func(user string) (int, string, error) {
+		hc, err := bed.DirectClient(b.Cluster, user)
 		if err != nil {
-			return 0, nil, err
+			return 0, "", err
 		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return 0, nil, err
-		}
-		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
-			InsecureSkipVerify: true, // the ServiceMonitor's tlsConfig: the serving certificate is self-signed
-			Certificates:       []tls.Certificate{cert},
-		}}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/metrics", nil)
-		if err != nil {
-			return 0, nil, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, body, err
+		hc.Timeout = 10 * time.Second
+		body, code, err := bed.GetText(hc, s.URL()+"/metrics")
+		return code, body, err
 	}
 	if code, _, err := get("install-test-nobody"); err != nil || code != http.StatusForbidden {
 		t.Errorf("GET /metrics as a user without the role: %d, %v; want 403", code, err)
@@ -132,7 +116,7 @@ func scrapeMetrics(t *testing.T, b *bed.Bed, s *bed.Server) []byte {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("GET /metrics as a user with get /metrics: %d, %v\n%s", code, err, body)
 	}
-	return body
+	return []byte(body)
 }
 
 var (

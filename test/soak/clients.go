@@ -11,12 +11,11 @@ import (
 	"time"
 
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/ringmetrics/ringmetrics/test/bed"
 )
 
 const (
-	groupVersionPath = "/apis/metrics.k8s.io/v1beta1"
-	mediaJSON        = "application/json"
-	mediaProtobuf    = "application/vnd.kubernetes.protobuf"
 	// requestTimeout bounds one request; a full LIST of 30 000 pods through
 	// the aggregator on two busy cores takes seconds.
 	requestTimeout = 60 * time.Second
@@ -104,7 +103,7 @@ func hpaClient(ctx context.Context, client *http.Client, urls []string, interval
 		for range workers {
 			wg.Go(func() {
 				for url := range next {
-					a, err := do(ctx, client, url, mediaProtobuf)
+					a, err := do(ctx, client, url, bed.MediaProtobuf)
 					if ctx.Err() != nil {
 						return
 					}
@@ -132,7 +131,7 @@ func hpaClient(ctx context.Context, client *http.Client, urls []string, interval
 // top pod -A` does, and checks every pod is in the answer.
 func topClient(ctx context.Context, client *http.Client, url string, interval time.Duration, pods int, rec *recorder) {
 	every(ctx, interval, func() {
-		a, err := do(ctx, client, url, mediaJSON)
+		a, err := do(ctx, client, url, bed.MediaJSON)
 		if ctx.Err() != nil {
 			return
 		}
@@ -180,7 +179,7 @@ func getClient(ctx context.Context, client *http.Client, urls []string, rate flo
 			}
 			wg.Go(func() {
 				defer func() { <-slots }()
-				a, err := do(ctx, client, url, mediaJSON)
+				a, err := do(ctx, client, url, bed.MediaJSON)
 				if ctx.Err() != nil {
 					return
 				}
@@ -194,7 +193,7 @@ func getClient(ctx context.Context, client *http.Client, urls []string, rate flo
 // ends, pausing retry after a 429.
 func abusiveClient(ctx context.Context, client *http.Client, url string, retry time.Duration, rec *recorder) {
 	for ctx.Err() == nil {
-		a, err := do(ctx, client, url, mediaJSON)
+		a, err := do(ctx, client, url, bed.MediaJSON)
 		if ctx.Err() != nil {
 			return
 		}
@@ -227,7 +226,7 @@ type freshness struct {
 // nodes is there with a point younger than limit.
 func watchFreshness(ctx context.Context, client *http.Client, url string, interval, limit time.Duration, nodes int, rec *recorder, f *freshness) {
 	every(ctx, interval, func() {
-		a, err := do(ctx, client, url, mediaJSON)
+		a, err := do(ctx, client, url, bed.MediaJSON)
 		if ctx.Err() != nil {
 			return
 		}

@@ -172,10 +172,10 @@ func (r *runner) clients() error {
 		tr.MaxIdleConnsPerHost = 64
 	}
 
-	agg := r.bed.Cluster.URL + groupVersionPath
+	agg := r.bed.Cluster.URL + bed.GroupVersionPath
 	r.topURL = agg + "/pods"
-	r.abuse = r.server.URL() + groupVersionPath + "/pods"
-	r.nodesURL = r.server.URL() + groupVersionPath + "/nodes"
+	r.abuse = r.server.URL() + bed.GroupVersionPath + "/pods"
+	r.nodesURL = r.server.URL() + bed.GroupVersionPath + "/nodes"
 	// An HPA's query: a namespace and the app label of its first pod.
 	pods := r.bed.Fleet.Pods()
 	first := map[string]string{}
