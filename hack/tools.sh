@@ -26,12 +26,13 @@ fi
 
 log() { echo "tools: $*" >&2; }
 
-# build NAME VERSION MODULE_DIR PACKAGE [LDFLAGS]
+# build NAME VERSION MODULE_DIR PACKAGE [LDFLAGS [LINK]]
+# builds NAME-VERSION and points the link LINK (default NAME) at it.
 build() {
-  local name=$1 version=$2 dir=$3 pkg=$4 ldflags=${5:-}
+  local name=$1 version=$2 dir=$3 pkg=$4 ldflags=${5:-} link=${6:-$1}
   local out="$bin/$name-$version"
   if [[ -x "$out" ]]; then
-    ln -sf "$name-$version" "$bin/$name"
+    ln -sf "$name-$version" "$bin/$link"
     return 0
   fi
   log "building $name $version (first time only; cached in $out)"
@@ -43,7 +44,7 @@ build() {
   fi
   mv "$out.tmp" "$out"
   rm -f "$bin/$name-$version.build.log"
-  ln -sf "$name-$version" "$bin/$name"
+  ln -sf "$name-$version" "$bin/$link"
   log "built $name $version in $((SECONDS - start))s"
 }
 
@@ -53,6 +54,10 @@ k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/
 build etcd "$etcd_version" etcd go.etcd.io/etcd/server/v3
 build kube-apiserver "$k8s_version" kube k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build kube-controller-manager "$k8s_version" kube k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
+# kubectl of the same release, linked as kubectl.1.<minor> beside the others
+# (as the machine's kubectl.1.27 … kubectl.1.33): never as a bare kubectl,
+# which would shadow the machine's own for anyone with this folder on PATH.
+build kubectl "$k8s_version" kube k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags" "kubectl.1.$minor"
 build metrics-server "$ms_version" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
   "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$ms_version"
 if [[ -d "$root/test/tools/helm" ]]; then

@@ -39,8 +39,9 @@ func Tool(name string) (string, error) {
 }
 
 // KubectlBinary is the kubectl on the PATH for minor "", or else the
-// kubectl.<minor> (kubectl.1.27 … kubectl.1.33) in the folder that kubectl
-// really lives in, links followed.
+// kubectl.<minor> in the folder that kubectl really lives in, links followed
+// (the machine's kubectl.1.27 … kubectl.1.33), or else the one hack/tools.sh
+// builds into cluster.DefaultBinDir (kubectl.1.37).
 func KubectlBinary(minor string) (string, error) {
 	path, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -54,10 +55,15 @@ func KubectlBinary(minor string) (string, error) {
 		return "", err
 	}
 	versioned := filepath.Join(filepath.Dir(real), "kubectl."+minor)
-	if _, err := os.Stat(versioned); err != nil {
-		return "", fmt.Errorf("kubectl %s: %w (expected beside the kubectl on the PATH)", minor, err)
+	_, errBeside := os.Stat(versioned)
+	if errBeside == nil {
+		return versioned, nil
 	}
-	return versioned, nil
+	pinned := filepath.Join(cluster.DefaultBinDir(), "kubectl."+minor)
+	if _, err := os.Stat(pinned); err != nil {
+		return "", fmt.Errorf("kubectl %s: neither beside the kubectl on the PATH (%w) nor built by hack/tools.sh (%w)", minor, errBeside, err)
+	}
+	return pinned, nil
 }
 
 // CopyBinary copies an executable, so that a make build elsewhere during a

@@ -41,15 +41,20 @@ func TestTool(t *testing.T) {
 }
 
 // TestKubectlBinary lays out kubectl as the test machines do: a link on the
-// PATH to a folder that also holds one kubectl per minor version.
+// PATH to a folder that also holds one kubectl per minor version, and the
+// tools cache with the kubectl hack/tools.sh builds.
 func TestKubectlBinary(t *testing.T) {
-	real, onPath := t.TempDir(), t.TempDir()
+	real, onPath, tools := t.TempDir(), t.TempDir(), t.TempDir()
 	writeExecutable(t, filepath.Join(real, "kubectl"), "#!/bin/sh\n")
 	writeExecutable(t, filepath.Join(real, "kubectl.1.27"), "#!/bin/sh\n")
+	writeExecutable(t, filepath.Join(tools, "kubectl.1.37"), "#!/bin/sh\n")
+	// The machine's own kubectl.1.27 wins over one in the cache.
+	writeExecutable(t, filepath.Join(tools, "kubectl.1.27"), "#!/bin/sh\n")
 	if err := os.Symlink(filepath.Join(real, "kubectl"), filepath.Join(onPath, "kubectl")); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", onPath)
+	t.Setenv("RINGMETRICS_BIN", tools)
 	f := func(minor, want, wantErr string) {
 		t.Helper()
 		got, err := KubectlBinary(minor)
@@ -62,7 +67,8 @@ func TestKubectlBinary(t *testing.T) {
 	}
 	f("", filepath.Join(onPath, "kubectl"), "")
 	f("1.27", filepath.Join(real, "kubectl.1.27"), "")
-	f("1.99", "", "expected beside the kubectl on the PATH")
+	f("1.37", filepath.Join(tools, "kubectl.1.37"), "")
+	f("1.99", "", "neither beside the kubectl on the PATH")
 	t.Setenv("PATH", t.TempDir())
 	f("", "", "kubectl is not on the PATH")
 }
