@@ -3,27 +3,19 @@ package bed
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // Server is an aggregated metrics server running as a real process.
 type Server struct {
-	Name    string
-	Port    int
-	LogPath string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	*Process
+	Port int
 }
 
 // ServerSpec says how to start one.
@@ -48,28 +40,12 @@ func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(spec.LogDir, 0o755); err != nil {
-		return nil, err
-	}
-	s := &Server{Name: spec.Name, Port: port, LogPath: filepath.Join(spec.LogDir, spec.Name+".log"), exited: make(chan struct{})}
-	logFile, err := os.Create(s.LogPath)
+	args := append([]string{"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
+	p, err := StartProcess(spec.Name, spec.Binary, args, spec.LogDir)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
-	s.cmd = exec.Command(spec.Binary, args...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	// The server must not outlive the test binary that started it.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		logFile.Close()
-		close(s.exited)
-	}()
+	s := &Server{Process: p, Port: port}
 	waitPath := spec.WaitPath
 	if waitPath == "" {
 		waitPath = "/readyz"
@@ -111,33 +87,6 @@ func (s *Server) waitReady(ctx context.Context, path string, timeout time.Durati
 
 // URL is the server's own address, bypassing the aggregator.
 func (s *Server) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
-
-// PID is the server's process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
-
-// Exited is closed when the process ends.
-func (s *Server) Exited() <-chan struct{} { return s.exited }
-
-// Stop terminates the server and waits for it.
-func (s *Server) Stop() error {
-	select {
-	case <-s.exited:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	var exitErr *exec.ExitError
-	if s.waitErr != nil && !errors.As(s.waitErr, &exitErr) {
-		return s.waitErr
-	}
-	return nil
-}
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
