@@ -67,7 +67,7 @@ type walk struct {
 	in bool
 	// first is set until the first member or element.
 	first bool
-	// met holds a key* bit per member once has seen.
+	// met holds the key* bit of every member passed to once.
 	met uint8
 }
 
