@@ -5,7 +5,8 @@
 #   hack/tools.sh            build what is missing, print the bin directory
 #   hack/tools.sh --print    print the bin directory only
 #
-# The versions are the ones pinned by the go.mod files under test/tools/.
+# The versions are the ones pinned by the go.mod files under test/tools/,
+# and for Prometheus, the Debian package version below.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,10 @@ k8s_version=v1.37.2
 etcd_version=v3.6.16
 ms_version=v0.9.0
 helm_version=v3.22.0
+vpa_version=v1.8.1
+# Debian's own build of Prometheus (bookworm), with promtool beside it.
+prometheus_version=v2.42.0
+prometheus_deb=2.42.0+ds-5+b6
 
 bin="$cache/bin"
 mkdir -p "$bin"
@@ -48,6 +53,42 @@ build() {
   log "built $name $version in $((SECONDS - start))s"
 }
 
+# deb PACKAGE DEB_VERSION VERSION BINARY... unpacks the binaries of a pinned
+# Debian package into the cache as BINARY-VERSION, linked as BINARY. Nothing
+# is installed system-wide: no service starts, and a later run needs no root.
+# Fetching the package needs apt's lists to name that version: as root, an
+# apt-get update is run when they do not.
+deb() {
+  local pkg=$1 debversion=$2 version=$3 b missing=
+  shift 3
+  for b in "$@"; do [[ -x "$bin/$b-$version" ]] || missing=1; done
+  if [[ -n "$missing" ]]; then
+    log "unpacking Debian's $pkg $debversion (first time only; cached in $bin)"
+    local tmp
+    tmp=$(mktemp -d)
+    # apt's download user must be able to write the package here.
+    chmod 755 "$tmp"
+    if ! (cd "$tmp" && apt-get download "$pkg=$debversion") >"$tmp/log" 2>&1; then
+      if [[ $(id -u) -ne 0 ]]; then
+        log "FAILED to fetch $pkg=$debversion, and only root can run apt-get update:"
+        tail -5 "$tmp/log" >&2
+        exit 1
+      fi
+      if ! { apt-get update && (cd "$tmp" && apt-get download "$pkg=$debversion"); } >>"$tmp/log" 2>&1; then
+        log "FAILED to fetch $pkg=$debversion from Debian's packages:"
+        tail -20 "$tmp/log" >&2
+        exit 1
+      fi
+    fi
+    dpkg-deb -x "$tmp/${pkg}_"*.deb "$tmp/root"
+    for b in "$@"; do
+      mv "$tmp/root/usr/bin/$b" "$bin/$b-$version"
+    done
+    rm -rf "$tmp"
+  fi
+  for b in "$@"; do ln -sf "$b-$version" "$bin/$b"; done
+}
+
 minor=${k8s_version#v1.}; minor=${minor%%.*}
 k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
 
@@ -60,6 +101,10 @@ build kube-controller-manager "$k8s_version" kube k8s.io/kubernetes/cmd/kube-con
 build kubectl "$k8s_version" kube k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags" "kubectl.1.$minor"
 build metrics-server "$ms_version" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
   "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$ms_version"
+# The VPA recommender, a real client of metrics.k8s.io (test/vpa).
+build vpa-recommender "$vpa_version" vpa k8s.io/autoscaler/vertical-pod-autoscaler/pkg/recommender
+# Prometheus scrapes ringmetrics in test/prometheus; promtool checks rules.
+deb prometheus "$prometheus_deb" "$prometheus_version" prometheus promtool
 if [[ -d "$root/test/tools/helm" ]]; then
   # As helm's own release build: its version, and the Kubernetes version its
   # client libraries target as the default .Capabilities.KubeVersion (else
