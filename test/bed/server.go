@@ -36,7 +36,7 @@ func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duratio
 	if _, err := os.Stat(spec.Binary); err != nil {
 		return nil, fmt.Errorf("%s binary: %w (run make build / hack/tools.sh)", spec.Name, err)
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,8 @@ func (s *Server) waitReady(ctx context.Context, path string, timeout time.Durati
 // URL is the server's own address, bypassing the aggregator.
 func (s *Server) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
 
-func freePort() (int, error) {
+// FreePort is a TCP port free on 127.0.0.1 at the time of the call.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
