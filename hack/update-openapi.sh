@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates pkg/api/openapi/zz_generated.openapi.go, the OpenAPI definitions
-# of the metrics.k8s.io/v1beta1 types and the apimachinery types they use.
+# of the metrics.k8s.io/v1 and v1beta1 types and the apimachinery types they use.
 #
 #   hack/update-openapi.sh
 #
@@ -19,6 +19,7 @@ apimachinery_version=$(go list -m -f '{{.Version}}' k8s.io/apimachinery)
 metrics_version=$(go list -m -f '{{.Version}}' k8s.io/metrics)
 
 packages=(
+  k8s.io/metrics/pkg/apis/metrics/v1
   k8s.io/metrics/pkg/apis/metrics/v1beta1
   k8s.io/apimachinery/pkg/apis/meta/v1
   k8s.io/apimachinery/pkg/api/resource

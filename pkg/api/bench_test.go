@@ -99,7 +99,7 @@ func BenchmarkPodList(b *testing.B) {
 func BenchmarkFastList(b *testing.B) {
 	for _, n := range []int{30_000, 150_000} {
 		s := benchPods(n)
-		f := NewFastList(s.reader, &fakeNodeLister{}, s.pods, fakeClock(), nil)
+		f := NewFastList(Config{Reader: s.reader, Nodes: &fakeNodeLister{}, Pods: s.pods, Clock: fakeClock()})
 		// The floor both paths share: list, filter, sort, read the usage.
 		b.Run(fmt.Sprintf("pods=%d/select", n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -157,7 +157,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len
 func BenchmarkFastListHandler(b *testing.B) {
 	const n = 150_000
 	s := benchPods(n)
-	f := NewFastList(s.reader, &fakeNodeLister{}, indexedPods(b, s.pods.(*fakePodLister).pods), fakeClock(), nil)
+	f := NewFastList(Config{Reader: s.reader, Nodes: &fakeNodeLister{}, Pods: indexedPods(b, s.pods.(*fakePodLister).pods), Clock: fakeClock()})
 	h := f.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { b.Fatal("fell through") }))
 	for _, tc := range []struct{ name, path, accept, encoding string }{
 		{"all/json", "/pods", "application/json", ""},

@@ -50,10 +50,12 @@ func (e *encoder) reset(now time.Time) {
 
 // jsonListHead and jsonListTail frame a list; the items go in between,
 // separated by commas.
-func jsonListHead(dst []byte, kind string) []byte {
+func jsonListHead(dst []byte, kind, apiVersion string) []byte {
 	dst = append(dst, `{"kind":"`...)
 	dst = append(dst, kind...)
-	dst = append(dst, `","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[`...)
+	dst = append(dst, `","apiVersion":"`...)
+	dst = append(dst, apiVersion...)
+	dst = append(dst, `","metadata":{},"items":[`...)
 	return dst
 }
 

@@ -14,13 +14,14 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/features"
 	"k8s.io/klog/v2"
+	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
 // FastList answers the LISTs clients poll — every pod, one namespace's
-// pods, every node, in metrics.k8s.io/v1beta1, as JSON or protobuf — by
+// pods, every node, in each version of metrics.k8s.io served, as JSON or protobuf — by
 // writing the response bytes directly from the listers and the store: no
 // typed objects, no conversion, no reflection. Its responses are
 // byte-identical to the generic apiserver's for the same data, request and
@@ -35,11 +36,12 @@ import (
 // apiserver_request_duration_seconds, ...) for what it serves, as the
 // endpoint it bypasses would have.
 type FastList struct {
-	reader  MetricsReader
-	nodes   NodeLister
-	pods    PodLister
-	clock   clock.PassiveClock
-	metrics *Metrics
+	reader   MetricsReader
+	nodes    NodeLister
+	pods     PodLister
+	clock    clock.PassiveClock
+	metrics  *Metrics
+	versions Versions
 
 	encoders sync.Pool // *encoder
 	buffers  sync.Pool // *[]byte
@@ -49,12 +51,11 @@ type FastList struct {
 	itemBytes [4]atomic.Int64
 }
 
-// NewFastList returns a FastList over the same reader and listers as the
-// storages it stands in for; clock gives the creationTimestamp, as theirs
-// does, and times the request. It records its own metrics to metrics, or
-// nowhere when metrics is nil.
-func NewFastList(reader MetricsReader, nodes NodeLister, pods PodLister, clock clock.PassiveClock, metrics *Metrics) *FastList {
-	f := &FastList{reader: reader, nodes: nodes, pods: pods, clock: clock, metrics: metrics}
+// NewFastList returns a FastList for the storages Install builds from the
+// same cfg: the same reader, listers and versions, and the same clock for
+// the creationTimestamp.
+func NewFastList(cfg Config) *FastList {
+	f := &FastList{reader: cfg.Reader, nodes: cfg.Nodes, pods: cfg.Pods, clock: cfg.Clock, metrics: cfg.Metrics, versions: cfg.versions()}
 	f.encoders.New = func() any { return new(encoder) }
 	f.buffers.New = func() any { return new([]byte) }
 	for i := range f.itemBytes {
@@ -81,7 +82,7 @@ var gzipWriters = responsewriters.NewGzipWriterPoolOrDie()
 // Wrap returns next with FastList in front of it.
 func (f *FastList) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if r, ok := parseListRequest(req); !ok || !f.serve(w, req, &r) {
+		if r, ok := parseListRequest(req, f.versions); !ok || !f.serve(w, req, &r) {
 			next.ServeHTTP(w, req)
 		}
 	})
@@ -117,7 +118,7 @@ func (f *FastList) serve(w http.ResponseWriter, req *http.Request, r *listReques
 	if !ok {
 		received = start
 	}
-	endpointsmetrics.MonitorRequest(req, "LIST", "metrics.k8s.io", "v1beta1", r.resource, "", r.scope,
+	endpointsmetrics.MonitorRequest(req, "LIST", metrics.GroupName, r.version, r.resource, "", r.scope,
 		endpointsmetrics.APIServerComponent, false, "", delegate.Status(), delegate.ContentLength(), f.clock.Since(received))
 	f.metrics.observeFastList(r.resource, r.contentType(), f.clock.Since(start).Seconds())
 	return true
@@ -136,7 +137,7 @@ func (f *FastList) encode(e *encoder, buf []byte, r *listRequest, now time.Time)
 		if r.protobuf {
 			buf, raw = protoListHead(buf)
 		} else {
-			buf = jsonListHead(buf, listKind(r.resource))
+			buf = jsonListHead(buf, listKind(r.resource), r.apiVersion)
 		}
 	}
 	if r.resource == resourcePods {
@@ -168,7 +169,7 @@ func (f *FastList) encode(e *encoder, buf []byte, r *listRequest, now time.Time)
 		return buf, nil, err
 	}
 	if r.protobuf {
-		buf, body = protoListFinish(buf, raw, listKind(r.resource))
+		buf, body = protoListFinish(buf, raw, listKind(r.resource), r.apiVersion)
 	} else {
 		buf = jsonListTail(buf)
 		body = buf

@@ -82,7 +82,8 @@ func startFastServer(t *testing.T) *fastServer {
 	s.data.Store(api.NewTestDataset(0, false))
 	clock := clocktesting.NewFakePassiveClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	reader, nodes, pods := swapReader{s.data}, swapNodes{s.data}, swapPods{s.data}
-	fast := api.NewFastList(reader, nodes, pods, clock, s.metrics)
+	cfg := api.Config{Reader: reader, Nodes: nodes, Pods: pods, Clock: clock, Metrics: s.metrics}
+	fast := api.NewFastList(cfg)
 	s.testServer = runServer(t, func(h http.Handler) http.Handler {
 		wrapped := fast.Wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			s.fellThrough.Add(1)
@@ -96,8 +97,7 @@ func startFastServer(t *testing.T) *fastServer {
 			wrapped.ServeHTTP(w, req)
 		})
 	}, func(server *genericapiserver.GenericAPIServer) error {
-		info := api.NewAPIGroupInfo(api.NewNodeStorage(reader, nodes, clock), api.NewPodStorage(reader, pods, clock))
-		return server.InstallAPIGroup(&info)
+		return api.Install(server, cfg)
 	})
 	// Requests in process must wait until PrepareRun is done.
 	deadline := time.Now().Add(30 * time.Second)
@@ -154,7 +154,10 @@ func (s *fastServer) compare(t *testing.T, method, target string, header http.He
 	return fast
 }
 
-const v1beta1Prefix = "/apis/metrics.k8s.io/v1beta1"
+const (
+	v1beta1Prefix = "/apis/metrics.k8s.io/v1beta1"
+	v1Prefix      = "/apis/metrics.k8s.io/v1"
+)
 
 // TestFastListByteIdentical serves random datasets through the generic
 // apiserver and through FastList and requires the same bytes, for every
@@ -207,7 +210,8 @@ func TestFastListByteIdentical(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				header.Set("User-Agent", "kubectl/v1.37.2 (linux/amd64)")
 			}
-			target := v1beta1Prefix + path
+			// Both versions, which differ in apiVersion only.
+			target := []string{v1Prefix, v1beta1Prefix}[rng.IntN(2)] + path
 			if len(query) > 0 {
 				target += "?" + query.Encode()
 			}
@@ -370,7 +374,7 @@ func TestFastListFallsThrough(t *testing.T) {
 func TestFastListRequestMetrics(t *testing.T) {
 	s := startFastServer(t)
 	s.data.Store(api.NewTestDataset(9, false))
-	count := func(resource, scope string) float64 {
+	count := func(version, resource, scope string) float64 {
 		t.Helper()
 		families, err := legacyregistry.DefaultGatherer.Gather()
 		if err != nil {
@@ -386,7 +390,7 @@ func TestFastListRequestMetrics(t *testing.T) {
 				for _, lp := range m.GetLabel() {
 					l[lp.GetName()] = lp.GetValue()
 				}
-				if l["verb"] == "LIST" && l["group"] == "metrics.k8s.io" && l["version"] == "v1beta1" &&
+				if l["verb"] == "LIST" && l["group"] == "metrics.k8s.io" && l["version"] == version &&
 					l["resource"] == resource && l["scope"] == scope && l["code"] == "200" && l["component"] == "apiserver" {
 					total += m.GetCounter().GetValue()
 				}
@@ -394,16 +398,18 @@ func TestFastListRequestMetrics(t *testing.T) {
 		}
 		return total
 	}
-	for _, tc := range []struct{ target, resource, scope string }{
-		{"/pods", "pods", "cluster"},
-		{"/namespaces/default/pods", "pods", "namespace"},
-		{"/nodes", "nodes", "cluster"},
+	for _, tc := range []struct{ version, target, resource, scope string }{
+		{"v1beta1", "/pods", "pods", "cluster"},
+		{"v1beta1", "/namespaces/default/pods", "pods", "namespace"},
+		{"v1beta1", "/nodes", "nodes", "cluster"},
+		{"v1", "/pods", "pods", "cluster"},
+		{"v1", "/nodes", "nodes", "cluster"},
 	} {
-		before := count(tc.resource, tc.scope)
-		s.compare(t, http.MethodGet, v1beta1Prefix+tc.target, nil, true)
-		if got := count(tc.resource, tc.scope) - before; got != 2 {
-			t.Errorf("GET %s through both paths: apiserver_request_total{resource=%q,scope=%q} grew by %v, want 2",
-				tc.target, tc.resource, tc.scope, got)
+		before := count(tc.version, tc.resource, tc.scope)
+		s.compare(t, http.MethodGet, "/apis/metrics.k8s.io/"+tc.version+tc.target, nil, true)
+		if got := count(tc.version, tc.resource, tc.scope) - before; got != 2 {
+			t.Errorf("GET %s %s through both paths: apiserver_request_total{version=%q,resource=%q,scope=%q} grew by %v, want 2",
+				tc.version, tc.target, tc.version, tc.resource, tc.scope, got)
 		}
 	}
 

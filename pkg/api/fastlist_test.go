@@ -16,7 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/metrics/pkg/apis/metrics"
+	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
@@ -111,7 +114,8 @@ func slowBody(t *testing.T, codecs serializer.CodecFactory, ds *TestDataset, r *
 	}
 	info, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), r.contentType())
 	var buf bytes.Buffer
-	if err := codecs.EncoderForVersion(info.Serializer, v1beta1.SchemeGroupVersion).Encode(obj, &buf); err != nil {
+	gv := schema.GroupVersion{Group: metrics.GroupName, Version: r.version}
+	if err := codecs.EncoderForVersion(info.Serializer, gv).Encode(obj, &buf); err != nil {
 		t.Fatalf("encoding: %v", err)
 	}
 	return buf.Bytes()
@@ -133,7 +137,7 @@ func TestFastEncodeMatchesEncoders(t *testing.T) {
 	}
 	for seed := range uint64(seeds) {
 		ds := NewTestDataset(seed, seed%20 == 7)
-		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock(), nil)
+		f := NewFastList(Config{Reader: ds.Reader, Nodes: ds.Nodes, Pods: ds.Pods, Clock: fakeClock()})
 		var e encoder
 		var requests []listRequest
 		for _, protobuf := range []bool{false, true} {
@@ -161,7 +165,10 @@ func TestFastEncodeMatchesEncoders(t *testing.T) {
 				}
 			}
 		}
+		// The versions take turns: they differ in apiVersion only.
+		version := AllVersions[int(seed)%len(AllVersions)].Version
 		for _, r := range requests {
+			r.version, r.apiVersion = version, apiVersionOf(version)
 			_, got, err := f.encode(&e, nil, &r, now)
 			if err != nil {
 				t.Fatalf("seed %d: encode %+v: %v", seed, r, err)
@@ -177,14 +184,23 @@ func TestFastEncodeMatchesEncoders(t *testing.T) {
 }
 
 // TestFastProtobufMatchesGeneratedMarshal compares FastList's protobuf with
-// the generated marshalers of the v1beta1 types and of runtime.Unknown,
-// without the apiserver's encoder in between.
+// the generated marshalers of the v1 and v1beta1 types and of
+// runtime.Unknown, without the apiserver's encoder in between.
 func TestFastProtobufMatchesGeneratedMarshal(t *testing.T) {
+	lists := map[string][2]func() runtime.Object{
+		"v1": {
+			func() runtime.Object { return &metricsv1.PodMetricsList{} },
+			func() runtime.Object { return &metricsv1.NodeMetricsList{} }},
+		"v1beta1": {
+			func() runtime.Object { return &v1beta1.PodMetricsList{} },
+			func() runtime.Object { return &v1beta1.NodeMetricsList{} }},
+	}
 	for seed := range uint64(30) {
 		ds := NewTestDataset(500+seed, false)
-		f := NewFastList(ds.Reader, ds.Nodes, ds.Pods, fakeClock(), nil)
+		f := NewFastList(Config{Reader: ds.Reader, Nodes: ds.Nodes, Pods: ds.Pods, Clock: fakeClock()})
+		version := AllVersions[int(seed)%len(AllVersions)].Version
 		for _, resourceName := range []string{resourcePods, resourceNodes} {
-			r := listRequest{resource: resourceName, protobuf: true}
+			r := listRequest{resource: resourceName, protobuf: true, version: version, apiVersion: apiVersionOf(version)}
 			var e encoder
 			_, got, err := f.encode(&e, nil, &r, now)
 			if err != nil {
@@ -193,10 +209,10 @@ func TestFastProtobufMatchesGeneratedMarshal(t *testing.T) {
 			var internal, versioned runtime.Object
 			if resourceName == resourcePods {
 				internal, err = NewPodStorage(ds.Reader, ds.Pods, fakeClock()).List(nsContext(""), nil)
-				versioned = &v1beta1.PodMetricsList{}
+				versioned = lists[version][0]()
 			} else {
 				internal, err = NewNodeStorage(ds.Reader, ds.Nodes, fakeClock()).List(nsContext(""), nil)
-				versioned = &v1beta1.NodeMetricsList{}
+				versioned = lists[version][1]()
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -209,7 +225,7 @@ func TestFastProtobufMatchesGeneratedMarshal(t *testing.T) {
 				t.Fatal(err)
 			}
 			unknown := runtime.Unknown{
-				TypeMeta: runtime.TypeMeta{APIVersion: "metrics.k8s.io/v1beta1", Kind: listKind(resourceName)},
+				TypeMeta: runtime.TypeMeta{APIVersion: "metrics.k8s.io/" + version, Kind: listKind(resourceName)},
 				Raw:      raw,
 			}
 			envelope, err := unknown.Marshal()
@@ -224,13 +240,14 @@ func TestFastProtobufMatchesGeneratedMarshal(t *testing.T) {
 }
 
 func TestParseListRequest(t *testing.T) {
+	served := AllVersions
 	f := func(method, target string, header http.Header, want *listRequest) {
 		t.Helper()
 		req := httptest.NewRequest(method, target, nil)
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		got, ok := parseListRequest(req)
+		got, ok := parseListRequest(req, served)
 		if want == nil {
 			if ok {
 				t.Errorf("%s %s %v: matched %+v, want fall-through", method, target, header, got)
@@ -241,7 +258,12 @@ func TestParseListRequest(t *testing.T) {
 			t.Errorf("%s %s %v: fell through, want %+v", method, target, header, *want)
 			return
 		}
-		if got.resource != want.resource || got.namespace != want.namespace || got.scope != want.scope || got.protobuf != want.protobuf {
+		wantVersion, wantAPIVersion := "v1beta1", "metrics.k8s.io/v1beta1"
+		if want.version != "" {
+			wantVersion, wantAPIVersion = want.version, want.apiVersion
+		}
+		if got.resource != want.resource || got.namespace != want.namespace || got.scope != want.scope || got.protobuf != want.protobuf ||
+			got.version != wantVersion || got.apiVersion != wantAPIVersion {
 			t.Errorf("%s %s %v = %+v, want %+v", method, target, header, got, *want)
 		}
 	}
@@ -249,6 +271,11 @@ func TestParseListRequest(t *testing.T) {
 	podsProto := &listRequest{resource: resourcePods, scope: scopeCluster, protobuf: true}
 	nodes := &listRequest{resource: resourceNodes, scope: scopeCluster}
 	nsPods := &listRequest{resource: resourcePods, scope: scopeNamespace, namespace: "kube-system"}
+	v1 := func(r *listRequest) *listRequest {
+		c := *r
+		c.version, c.apiVersion = "v1", "metrics.k8s.io/v1"
+		return &c
+	}
 	accept := func(v ...string) http.Header { return http.Header{"Accept": v} }
 	const p = "/apis/metrics.k8s.io/v1beta1"
 
@@ -280,8 +307,21 @@ func TestParseListRequest(t *testing.T) {
 	f("GET", p+"/namespaces/a%2Fb/pods", nil, nil)
 	f("GET", p+"/namespaces/-x/pods", nil, nil)
 	f("GET", p+"/namespaces/"+strings.Repeat("a", 64)+"/pods", nil, nil)
-	f("GET", "/apis/metrics.k8s.io/v1/pods", nil, nil)
 	f("GET", p, nil, nil)
+	// Each served version, and only those.
+	f("GET", "/apis/metrics.k8s.io/v1/pods", nil, v1(pods))
+	f("GET", "/apis/metrics.k8s.io/v1/nodes", nil, v1(nodes))
+	f("GET", "/apis/metrics.k8s.io/v1/namespaces/kube-system/pods", nil, v1(nsPods))
+	f("GET", "/apis/metrics.k8s.io/v1/pods", accept("application/vnd.kubernetes.protobuf"), v1(podsProto))
+	for _, other := range []string{"v2", "v1alpha1", "V1", "", "v1beta1x", "v1/"} {
+		f("GET", "/apis/metrics.k8s.io/"+other+"/pods", nil, nil)
+	}
+	f("GET", "/apis/metrics.k8s.io/pods", nil, nil)
+	f("GET", "/apis/metrics.k8s.io//pods", nil, nil)
+	served = V1beta1Only
+	f("GET", "/apis/metrics.k8s.io/v1/pods", nil, nil)
+	f("GET", p+"/pods", nil, pods)
+	served = AllVersions
 	// Other representations.
 	f("GET", p+"/pods", accept("application/json;as=Table;v=v1;g=meta.k8s.io"), nil)
 	f("GET", p+"/pods", accept("application/json;q=0.9"), nil)

@@ -35,8 +35,6 @@ import (
 // protoMagic opens every Kubernetes protobuf message.
 const protoMagic = "k8s\x00"
 
-const v1beta1APIVersion = "metrics.k8s.io/v1beta1"
-
 // protoHeaderRoom is the room reserved before a list's items for the magic
 // and the Unknown's fields up to raw's length, which is known only at the
 // end: at most 4 + 1 + 1 + (2 + 22 + 2 + 15) + 1 + 10 = 58 bytes.
@@ -82,12 +80,12 @@ func protoListHead(dst []byte) ([]byte, int) {
 // protoListFinish writes the header into the room before the list that
 // starts at raw in buf, and the Unknown's trailing fields after the list. It
 // returns buf and the message: a suffix of buf.
-func protoListFinish(buf []byte, raw int, kind string) (all, message []byte) {
+func protoListFinish(buf []byte, raw int, kind, apiVersion string) (all, message []byte) {
 	rawLen := len(buf) - raw
 	var room [protoHeaderRoom]byte
 	h := append(room[:0], protoMagic...)
-	h = appendField(h, 0x0a, nested(len(v1beta1APIVersion))+nested(len(kind)))
-	h = appendStringField(h, 0x0a, v1beta1APIVersion)
+	h = appendField(h, 0x0a, nested(len(apiVersion))+nested(len(kind)))
+	h = appendStringField(h, 0x0a, apiVersion)
 	h = appendStringField(h, 0x12, kind)
 	h = appendField(h, 0x12, rawLen)
 	start := raw - len(h)

@@ -24,8 +24,8 @@ const (
 	contentTypeJSON     = "application/json"
 	contentTypeProtobuf = "application/vnd.kubernetes.protobuf"
 
-	// apiPrefix is where metrics.k8s.io/v1beta1 is served.
-	apiPrefix = "/apis/metrics.k8s.io/v1beta1/"
+	// groupPrefix is where metrics.k8s.io's versions are served.
+	groupPrefix = "/apis/metrics.k8s.io/"
 
 	// The apiserver's request metrics' scope label of a LIST.
 	scopeCluster   = "cluster"
@@ -34,6 +34,9 @@ const (
 
 // listRequest is a LIST FastList answers.
 type listRequest struct {
+	// version is the metrics.k8s.io version asked for, "v1" or "v1beta1";
+	// apiVersion is the same with the group, as responses carry it.
+	version, apiVersion string
 	// resource is resourcePods or resourceNodes.
 	resource string
 	// namespace is the namespace of a one-namespace pods LIST, else empty.
@@ -65,14 +68,14 @@ func (r *listRequest) sizeSlot() int {
 	return slot
 }
 
-// parseListRequest returns the LIST req asks for, or false when FastList
-// must leave req to the apiserver.
-func parseListRequest(req *http.Request) (listRequest, bool) {
+// parseListRequest returns the LIST req asks for, in one of versions, or
+// false when FastList must leave req to the apiserver.
+func parseListRequest(req *http.Request, versions Versions) (listRequest, bool) {
 	var r listRequest
 	if req.Method != http.MethodGet || req.URL == nil || req.URL.RawPath != "" {
 		return r, false
 	}
-	if !parseListPath(&r, req.URL.Path) {
+	if !parseListPath(&r, req.URL.Path, versions) {
 		return r, false
 	}
 	// go-restful answers 415 to a GET with a Content-Type its route does not
@@ -99,13 +102,19 @@ func parseListRequest(req *http.Request) (listRequest, bool) {
 	return r, true
 }
 
-// parseListPath accepts /apis/metrics.k8s.io/v1beta1/{pods,nodes} and
-// /apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods.
-func parseListPath(r *listRequest, path string) bool {
-	rest, ok := strings.CutPrefix(path, apiPrefix)
+// parseListPath accepts /apis/metrics.k8s.io/{version}/{pods,nodes} and
+// /apis/metrics.k8s.io/{version}/namespaces/{namespace}/pods, for a version
+// in versions.
+func parseListPath(r *listRequest, path string, versions Versions) bool {
+	rest, ok := strings.CutPrefix(path, groupPrefix)
 	if !ok {
 		return false
 	}
+	version, rest, ok := strings.Cut(rest, "/")
+	if !ok || !versions.serves(version) {
+		return false
+	}
+	r.version, r.apiVersion = version, apiVersionOf(version)
 	switch rest {
 	case resourcePods:
 		r.resource, r.scope = resourcePods, scopeCluster

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/metrics/pkg/apis/metrics"
+	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
@@ -17,23 +18,24 @@ import (
 // openapinamer.NewDefinitionNamer(Scheme)); both are fully built when the
 // package is initialised and never change afterwards.
 var (
-	// Scheme holds the metrics.k8s.io internal and v1beta1 types and the
-	// meta/v1 types every apiserver needs (Status, ListOptions, ...).
+	// Scheme holds the metrics.k8s.io internal, v1 and v1beta1 types and
+	// the meta/v1 types every apiserver needs (Status, ListOptions, ...).
 	Scheme = newScheme()
 	// Codecs serializes Scheme's types as JSON, YAML and protobuf.
 	Codecs = serializer.NewCodecFactory(Scheme)
 )
 
-// newScheme registers exactly the versions this server serves. It does not
-// use k8s.io/metrics/pkg/apis/metrics/install: from k8s.io/metrics v0.37 on
-// that package also registers metrics.k8s.io/v1 and prefers it, which would
-// make the group's discovery document announce v1 as the preferred version
-// although only v1beta1 is served (metrics-server announces v1beta1).
+// newScheme registers every version this server can serve, v1 preferred,
+// as k8s.io/metrics/pkg/apis/metrics/install does from v0.37 on. Which
+// versions are served, and which discovery prefers, is the APIGroupInfo's
+// to say (see Versions): a server told to serve v1beta1 alone must not
+// announce v1.
 func newScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(metrics.AddToScheme(s))
+	utilruntime.Must(metricsv1.AddToScheme(s))
 	utilruntime.Must(v1beta1.AddToScheme(s))
-	utilruntime.Must(s.SetVersionPriority(v1beta1.SchemeGroupVersion))
+	utilruntime.Must(s.SetVersionPriority(metricsv1.SchemeGroupVersion, v1beta1.SchemeGroupVersion))
 	// The unversioned meta types (Status, APIVersions, ...) and the list and
 	// get options under v1, as metrics-server and sample-apiserver register them.
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})

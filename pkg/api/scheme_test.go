@@ -10,20 +10,28 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/metrics/pkg/apis/metrics"
+	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
-func TestSchemeServesV1beta1Only(t *testing.T) {
+func TestSchemeAndGroupVersions(t *testing.T) {
 	got := Scheme.PrioritizedVersionsForGroup(metrics.GroupName)
-	if diff := cmp.Diff([]schema.GroupVersion{v1beta1.SchemeGroupVersion}, got); diff != "" {
-		t.Errorf("prioritized versions (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]schema.GroupVersion{metricsv1.SchemeGroupVersion, v1beta1.SchemeGroupVersion}, got); diff != "" {
+		t.Errorf("scheme's prioritized versions (-want +got):\n%s", diff)
 	}
-	info := NewAPIGroupInfo(newTestNodeStorage(), newTestPodStorage())
-	if diff := cmp.Diff([]schema.GroupVersion{v1beta1.SchemeGroupVersion}, info.PrioritizedVersions); diff != "" {
-		t.Errorf("APIGroupInfo versions (-want +got):\n%s", diff)
-	}
-	if len(info.VersionedResourcesStorageMap["v1beta1"]) != 2 {
-		t.Errorf("v1beta1 resources = %v, want nodes and pods", info.VersionedResourcesStorageMap["v1beta1"])
+	for _, versions := range []Versions{AllVersions, V1beta1Only} {
+		info := NewAPIGroupInfo(newTestNodeStorage(), newTestPodStorage(), versions)
+		if diff := cmp.Diff([]schema.GroupVersion(versions), info.PrioritizedVersions); diff != "" {
+			t.Errorf("APIGroupInfo versions (-want +got):\n%s", diff)
+		}
+		if len(info.VersionedResourcesStorageMap) != len(versions) {
+			t.Errorf("storage map %v, want exactly %v", info.VersionedResourcesStorageMap, versions)
+		}
+		for _, v := range versions {
+			if len(info.VersionedResourcesStorageMap[v.Version]) != 2 {
+				t.Errorf("%s resources = %v, want nodes and pods", v.Version, info.VersionedResourcesStorageMap[v.Version])
+			}
+		}
 	}
 }
 

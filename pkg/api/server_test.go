@@ -22,6 +22,7 @@ import (
 	"k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	"k8s.io/client-go/rest"
+	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"k8s.io/utils/clock"
 
@@ -95,7 +96,7 @@ func (l podLister) Get(namespace, name string) (*metav1.PartialObjectMetadata, e
 // loopback port with a self-signed certificate and without authentication or
 // authorization, until the test ends. It returns the server's base URL and
 // a client that trusts it.
-func startServer(t *testing.T) (string, *http.Client) {
+func startServer(t *testing.T, versions api.Versions) (string, *http.Client) {
 	t.Helper()
 	nodes := nodeLister{
 		{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
@@ -107,7 +108,7 @@ func startServer(t *testing.T) (string, *http.Client) {
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
 	}
 	s := runServer(t, nil, func(server *genericapiserver.GenericAPIServer) error {
-		return api.Install(server, reader{}, nodes, pods, clock.RealClock{})
+		return api.Install(server, api.Config{Reader: reader{}, Nodes: nodes, Pods: pods, Clock: clock.RealClock{}, Versions: versions})
 	})
 	return s.base, s.client
 }
@@ -226,90 +227,126 @@ func mustGet(t *testing.T, client *http.Client, base, path, accept string, into 
 }
 
 func TestServer(t *testing.T) {
-	base, client := startServer(t)
+	base, client := startServer(t, api.AllVersions)
+	for _, version := range []string{"v1", "v1beta1"} {
+		prefix := "/apis/metrics.k8s.io/" + version
+		apiVersion := "metrics.k8s.io/" + version
+		t.Run(version, func(t *testing.T) {
+			t.Run("list nodes", func(t *testing.T) {
+				var list v1beta1.NodeMetricsList
+				mustGet(t, client, base, prefix+"/nodes", "application/json", &list)
+				if len(list.Items) != 1 || list.Items[0].Name != "node-1" {
+					t.Fatalf("nodes = %+v, want node-1 only", list.Items)
+				}
+				m := list.Items[0]
+				if got := m.Usage.Cpu().String(); got != "250m" {
+					t.Errorf("cpu = %s, want 250m", got)
+				}
+				if got := m.Usage.Memory().String(); got != "1Gi" {
+					t.Errorf("memory = %s, want 1Gi", got)
+				}
+				if m.Window.Duration != 15*time.Second || m.Timestamp.Unix() != 1_772_366_400 || m.Labels["zone"] != "a" {
+					t.Errorf("node-1 = %+v", m)
+				}
+			})
+
+			t.Run("get node", func(t *testing.T) {
+				var m v1beta1.NodeMetrics
+				mustGet(t, client, base, prefix+"/nodes/node-1", "", &m)
+				if m.Kind != "NodeMetrics" || m.APIVersion != apiVersion || m.Name != "node-1" {
+					t.Errorf("node-1 = %+v", m)
+				}
+				code, _, body := get(t, client, base, prefix+"/nodes/node-2", "")
+				if code != http.StatusNotFound || !strings.Contains(string(body), `nodemetrics.metrics.k8s.io \"node-2\" not found`) {
+					t.Errorf("GET node-2 = %d %s, want 404 nodemetrics not found", code, body)
+				}
+			})
+
+			t.Run("list pods by label", func(t *testing.T) {
+				var list v1beta1.PodMetricsList
+				mustGet(t, client, base, prefix+"/namespaces/x/pods?labelSelector="+url.QueryEscape("app=web"), "", &list)
+				if len(list.Items) != 1 || list.Items[0].Name != "web-1" || list.Items[0].Namespace != "x" {
+					t.Fatalf("pods = %+v, want x/web-1 only", list.Items)
+				}
+				if c := list.Items[0].Containers; len(c) != 1 || c[0].Name != "app" || c[0].Usage.Cpu().String() != "10m" || c[0].Usage.Memory().String() != "64Mi" {
+					t.Errorf("containers = %+v", c)
+				}
+				mustGet(t, client, base, prefix+"/pods", "", &list)
+				var names []string
+				for _, p := range list.Items {
+					names = append(names, p.Namespace+"/"+p.Name)
+				}
+				if diff := cmp.Diff([]string{"x/db-0", "x/web-1"}, names); diff != "" {
+					t.Errorf("all pods (-want +got):\n%s", diff)
+				}
+			})
+
+			t.Run("protobuf", func(t *testing.T) {
+				code, contentType, body := get(t, client, base, prefix+"/namespaces/x/pods", "application/vnd.kubernetes.protobuf")
+				if code != http.StatusOK || contentType != "application/vnd.kubernetes.protobuf" {
+					t.Fatalf("status %d, Content-Type %q: %q", code, contentType, body)
+				}
+				obj, gvk, err := api.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+				if err != nil {
+					t.Fatalf("decoding protobuf: %v", err)
+				}
+				var list metrics.PodMetricsList
+				if err := api.Scheme.Convert(obj, &list, nil); err != nil || gvk.GroupVersion().String() != apiVersion {
+					t.Fatalf("decoded %v %T (%v), want a %s PodMetricsList", gvk, obj, err, apiVersion)
+				}
+				if len(list.Items) != 2 || list.Items[1].Name != "web-1" || list.Items[1].Containers[0].Usage.Cpu().MilliValue() != 10 {
+					t.Errorf("decoded %+v", list)
+				}
+			})
+
+			t.Run("selectors", func(t *testing.T) {
+				for _, tc := range []struct {
+					query string
+					code  int
+				}{
+					{"fieldSelector=" + url.QueryEscape("metadata.name=db-0"), http.StatusOK},
+					{"fieldSelector=" + url.QueryEscape("spec.nodeName=node-1"), http.StatusBadRequest},
+					{"fieldSelector=" + url.QueryEscape("metadata.name"), http.StatusBadRequest},
+					{"labelSelector=" + url.QueryEscape("app in (web"), http.StatusBadRequest},
+					{"watch=true", http.StatusMethodNotAllowed},
+				} {
+					code, _, body := get(t, client, base, prefix+"/namespaces/x/pods?"+tc.query, "")
+					if code != tc.code {
+						t.Errorf("?%s: status %d, want %d: %s", tc.query, code, tc.code, body)
+					}
+				}
+			})
+
+			t.Run("table", func(t *testing.T) {
+				var table metav1.Table
+				mustGet(t, client, base, prefix+"/nodes", "application/json;as=Table;v=v1;g=meta.k8s.io", &table)
+				var columns []string
+				for _, c := range table.ColumnDefinitions {
+					columns = append(columns, c.Name)
+				}
+				if diff := cmp.Diff([]string{"Name", "cpu", "memory", "Window"}, columns); diff != "" {
+					t.Errorf("columns (-want +got):\n%s", diff)
+				}
+				if len(table.Rows) != 1 {
+					t.Fatalf("rows = %+v, want one", table.Rows)
+				}
+				if diff := cmp.Diff([]any{"node-1", "250m", "1Gi", "15s"}, table.Rows[0].Cells); diff != "" {
+					t.Errorf("cells (-want +got):\n%s", diff)
+				}
+				// kubectl reads each row's object metadata.
+				var meta metav1.PartialObjectMetadata
+				if err := json.Unmarshal(table.Rows[0].Object.Raw, &meta); err != nil || meta.Name != "node-1" {
+					t.Errorf("row object = %s (%v), want node-1's metadata", table.Rows[0].Object.Raw, err)
+				}
+
+				mustGet(t, client, base, prefix+"/pods", "application/json;as=Table;v=v1;g=meta.k8s.io", &table)
+				if len(table.Rows) != 2 || table.Rows[1].Cells[0] != "web-1" || table.Rows[1].Cells[1] != "10m" {
+					t.Errorf("pod table rows = %+v", table.Rows)
+				}
+			})
+		})
+	}
 	const prefix = "/apis/metrics.k8s.io/v1beta1"
-
-	t.Run("list nodes", func(t *testing.T) {
-		var list v1beta1.NodeMetricsList
-		mustGet(t, client, base, prefix+"/nodes", "application/json", &list)
-		if len(list.Items) != 1 || list.Items[0].Name != "node-1" {
-			t.Fatalf("nodes = %+v, want node-1 only", list.Items)
-		}
-		m := list.Items[0]
-		if got := m.Usage.Cpu().String(); got != "250m" {
-			t.Errorf("cpu = %s, want 250m", got)
-		}
-		if got := m.Usage.Memory().String(); got != "1Gi" {
-			t.Errorf("memory = %s, want 1Gi", got)
-		}
-		if m.Window.Duration != 15*time.Second || m.Timestamp.Unix() != 1_772_366_400 || m.Labels["zone"] != "a" {
-			t.Errorf("node-1 = %+v", m)
-		}
-	})
-
-	t.Run("get node", func(t *testing.T) {
-		var m v1beta1.NodeMetrics
-		mustGet(t, client, base, prefix+"/nodes/node-1", "", &m)
-		if m.Kind != "NodeMetrics" || m.APIVersion != "metrics.k8s.io/v1beta1" || m.Name != "node-1" {
-			t.Errorf("node-1 = %+v", m)
-		}
-		code, _, body := get(t, client, base, prefix+"/nodes/node-2", "")
-		if code != http.StatusNotFound || !strings.Contains(string(body), `nodemetrics.metrics.k8s.io \"node-2\" not found`) {
-			t.Errorf("GET node-2 = %d %s, want 404 nodemetrics not found", code, body)
-		}
-	})
-
-	t.Run("list pods by label", func(t *testing.T) {
-		var list v1beta1.PodMetricsList
-		mustGet(t, client, base, prefix+"/namespaces/x/pods?labelSelector="+url.QueryEscape("app=web"), "", &list)
-		if len(list.Items) != 1 || list.Items[0].Name != "web-1" || list.Items[0].Namespace != "x" {
-			t.Fatalf("pods = %+v, want x/web-1 only", list.Items)
-		}
-		if c := list.Items[0].Containers; len(c) != 1 || c[0].Name != "app" || c[0].Usage.Cpu().String() != "10m" || c[0].Usage.Memory().String() != "64Mi" {
-			t.Errorf("containers = %+v", c)
-		}
-		mustGet(t, client, base, prefix+"/pods", "", &list)
-		var names []string
-		for _, p := range list.Items {
-			names = append(names, p.Namespace+"/"+p.Name)
-		}
-		if diff := cmp.Diff([]string{"x/db-0", "x/web-1"}, names); diff != "" {
-			t.Errorf("all pods (-want +got):\n%s", diff)
-		}
-	})
-
-	t.Run("protobuf", func(t *testing.T) {
-		code, contentType, body := get(t, client, base, prefix+"/namespaces/x/pods", "application/vnd.kubernetes.protobuf")
-		if code != http.StatusOK || contentType != "application/vnd.kubernetes.protobuf" {
-			t.Fatalf("status %d, Content-Type %q: %q", code, contentType, body)
-		}
-		obj, _, err := api.Codecs.UniversalDeserializer().Decode(body, nil, nil)
-		if err != nil {
-			t.Fatalf("decoding protobuf: %v", err)
-		}
-		list, ok := obj.(*v1beta1.PodMetricsList)
-		if !ok || len(list.Items) != 2 || list.Items[1].Name != "web-1" || list.Items[1].Containers[0].Usage.Cpu().MilliValue() != 10 {
-			t.Errorf("decoded %T %+v", obj, obj)
-		}
-	})
-
-	t.Run("selectors", func(t *testing.T) {
-		for _, tc := range []struct {
-			query string
-			code  int
-		}{
-			{"fieldSelector=" + url.QueryEscape("metadata.name=db-0"), http.StatusOK},
-			{"fieldSelector=" + url.QueryEscape("spec.nodeName=node-1"), http.StatusBadRequest},
-			{"fieldSelector=" + url.QueryEscape("metadata.name"), http.StatusBadRequest},
-			{"labelSelector=" + url.QueryEscape("app in (web"), http.StatusBadRequest},
-			{"watch=true", http.StatusMethodNotAllowed},
-		} {
-			code, _, body := get(t, client, base, prefix+"/namespaces/x/pods?"+tc.query, "")
-			if code != tc.code {
-				t.Errorf("?%s: status %d, want %d: %s", tc.query, code, tc.code, body)
-			}
-		}
-	})
 
 	t.Run("discovery", func(t *testing.T) {
 		var resources metav1.APIResourceList
@@ -326,23 +363,7 @@ func TestServer(t *testing.T) {
 			t.Errorf("resources (-want +got):\n%s", diff)
 		}
 
-		var group metav1.APIGroup
-		mustGet(t, client, base, "/apis/metrics.k8s.io", "", &group)
-		if group.PreferredVersion.GroupVersion != "metrics.k8s.io/v1beta1" || len(group.Versions) != 1 {
-			t.Errorf("group = %+v, want v1beta1 only, preferred", group)
-		}
-
-		var aggregated apidiscoveryv2.APIGroupDiscoveryList
-		mustGet(t, client, base, "/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", &aggregated)
-		found := false
-		for _, g := range aggregated.Items {
-			if g.Name == "metrics.k8s.io" {
-				found = len(g.Versions) == 1 && g.Versions[0].Version == "v1beta1" && len(g.Versions[0].Resources) == 2
-			}
-		}
-		if !found {
-			t.Errorf("aggregated discovery lacks metrics.k8s.io/v1beta1 with two resources: %+v", aggregated.Items)
-		}
+		wantDiscovery(t, client, base, "v1", "v1beta1")
 	})
 
 	t.Run("openapi v2", func(t *testing.T) {
@@ -368,46 +389,68 @@ func TestServer(t *testing.T) {
 			} `json:"paths"`
 		}
 		mustGet(t, client, base, "/openapi/v3", "application/json", &index)
-		p, ok := index.Paths["apis/metrics.k8s.io/v1beta1"]
-		if !ok {
-			t.Fatalf("/openapi/v3 lacks apis/metrics.k8s.io/v1beta1: %+v", index.Paths)
-		}
-		var doc struct {
-			Components struct {
-				Schemas map[string]json.RawMessage `json:"schemas"`
-			} `json:"components"`
-		}
-		mustGet(t, client, base, p.ServerRelativeURL, "application/json", &doc)
-		if _, ok := doc.Components.Schemas["io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics"]; !ok {
-			t.Errorf("%s lacks schema NodeMetrics", p.ServerRelativeURL)
-		}
-	})
-
-	t.Run("table", func(t *testing.T) {
-		var table metav1.Table
-		mustGet(t, client, base, prefix+"/nodes", "application/json;as=Table;v=v1;g=meta.k8s.io", &table)
-		var columns []string
-		for _, c := range table.ColumnDefinitions {
-			columns = append(columns, c.Name)
-		}
-		if diff := cmp.Diff([]string{"Name", "cpu", "memory", "Window"}, columns); diff != "" {
-			t.Errorf("columns (-want +got):\n%s", diff)
-		}
-		if len(table.Rows) != 1 {
-			t.Fatalf("rows = %+v, want one", table.Rows)
-		}
-		if diff := cmp.Diff([]any{"node-1", "250m", "1Gi", "15s"}, table.Rows[0].Cells); diff != "" {
-			t.Errorf("cells (-want +got):\n%s", diff)
-		}
-		// kubectl reads each row's object metadata.
-		var meta metav1.PartialObjectMetadata
-		if err := json.Unmarshal(table.Rows[0].Object.Raw, &meta); err != nil || meta.Name != "node-1" {
-			t.Errorf("row object = %s (%v), want node-1's metadata", table.Rows[0].Object.Raw, err)
-		}
-
-		mustGet(t, client, base, prefix+"/pods", "application/json;as=Table;v=v1;g=meta.k8s.io", &table)
-		if len(table.Rows) != 2 || table.Rows[1].Cells[0] != "web-1" || table.Rows[1].Cells[1] != "10m" {
-			t.Errorf("pod table rows = %+v", table.Rows)
+		for _, version := range []string{"v1", "v1beta1"} {
+			p, ok := index.Paths["apis/metrics.k8s.io/"+version]
+			if !ok {
+				t.Fatalf("/openapi/v3 lacks apis/metrics.k8s.io/%s: %+v", version, index.Paths)
+			}
+			var doc struct {
+				Components struct {
+					Schemas map[string]json.RawMessage `json:"schemas"`
+				} `json:"components"`
+			}
+			mustGet(t, client, base, p.ServerRelativeURL, "application/json", &doc)
+			if _, ok := doc.Components.Schemas["io.k8s.metrics.pkg.apis.metrics."+version+".NodeMetrics"]; !ok {
+				t.Errorf("%s lacks schema NodeMetrics", p.ServerRelativeURL)
+			}
 		}
 	})
+}
+
+// wantDiscovery checks that the group's discovery, plain and aggregated,
+// announces exactly versions, the first preferred, each with nodes and pods.
+func wantDiscovery(t *testing.T, client *http.Client, base string, versions ...string) {
+	t.Helper()
+	var group metav1.APIGroup
+	mustGet(t, client, base, "/apis/metrics.k8s.io", "", &group)
+	var got []string
+	for _, v := range group.Versions {
+		got = append(got, v.Version)
+	}
+	if diff := cmp.Diff(versions, got); diff != "" || group.PreferredVersion.Version != versions[0] {
+		t.Errorf("group versions (-want +got):\n%s\npreferred %s, want %s", diff, group.PreferredVersion.Version, versions[0])
+	}
+
+	var aggregated apidiscoveryv2.APIGroupDiscoveryList
+	mustGet(t, client, base, "/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", &aggregated)
+	got = nil
+	for _, g := range aggregated.Items {
+		if g.Name != "metrics.k8s.io" {
+			continue
+		}
+		for _, v := range g.Versions {
+			if len(v.Resources) != 2 {
+				t.Errorf("aggregated discovery of %s: %d resources, want nodes and pods", v.Version, len(v.Resources))
+			}
+			got = append(got, v.Version)
+		}
+	}
+	if diff := cmp.Diff(versions, got); diff != "" {
+		t.Errorf("aggregated discovery versions (-want +got):\n%s", diff)
+	}
+}
+
+// TestServerV1beta1Only checks that a server told to serve v1beta1 alone, for
+// a cluster before 1.37, neither announces nor serves v1, on either path.
+func TestServerV1beta1Only(t *testing.T) {
+	base, client := startServer(t, api.V1beta1Only)
+	wantDiscovery(t, client, base, "v1beta1")
+	for _, path := range []string{"/pods", "/nodes", "/nodes/node-1", "/namespaces/x/pods"} {
+		if code, _, body := get(t, client, base, "/apis/metrics.k8s.io/v1"+path, ""); code != http.StatusNotFound {
+			t.Errorf("GET v1%s = %d %s, want 404", path, code, body)
+		}
+		if code, _, body := get(t, client, base, "/apis/metrics.k8s.io/v1beta1"+path, ""); code != http.StatusOK {
+			t.Errorf("GET v1beta1%s = %d %s, want 200", path, code, body)
+		}
+	}
 }

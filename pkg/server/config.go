@@ -15,6 +15,7 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/api"
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 )
@@ -40,6 +41,8 @@ type Config struct {
 	NodeSelector string
 	// Limits bound what one kubelet response may make ringmetrics keep.
 	Limits decode.Limits
+	// Versions of metrics.k8s.io to serve, preferred first; nil means all.
+	Versions api.Versions
 
 	// Clock is read wherever the server takes the time: scrape rounds,
 	// timestamps written to the store, expiry and the API's responses. Nil

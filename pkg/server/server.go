@@ -111,7 +111,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 
 	apiMetrics := api.NewMetrics()
-	fastList := api.NewFastList(st, nodes, pods, c.Clock, apiMetrics)
+	apiConfig := api.Config{Reader: st, Nodes: nodes, Pods: pods, Clock: c.Clock, Versions: c.Versions, Metrics: apiMetrics}
+	fastList := api.NewFastList(apiConfig)
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
 		return c.baseChain(fastList.Wrap(h), conf)
 	}
@@ -119,7 +120,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := api.Install(s.generic, st, nodes, pods, c.Clock); err != nil {
+	if err := api.Install(s.generic, apiConfig); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 	// Behind the handler chain, so authentication and authorization apply.

@@ -1,6 +1,7 @@
 package options
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ type configView struct {
 	MaxResponseBytes                              int64
 	Limits                                        decode.Limits
 	MaxRequestsInFlight                           int
+	Versions                                      string
 
 	RestHost, RestContentType, RestAccept string
 	RestQPS                               float32
@@ -58,6 +60,7 @@ func viewConfig(c *server.Config) configView {
 		MaxResponseBytes:    c.MaxResponseBytes,
 		Limits:              c.Limits,
 		MaxRequestsInFlight: c.Apiserver.MaxRequestsInFlight,
+		Versions:            fmt.Sprint(c.Versions),
 		RestHost:            c.Rest.Host,
 		RestContentType:     c.Rest.ContentType,
 		RestAccept:          c.Rest.AcceptContentTypes,
@@ -98,6 +101,7 @@ func TestOptionsConfig(t *testing.T) {
 		MaxResponseBytes:    16 << 20,
 		Limits:              decode.DefaultLimits(),
 		MaxRequestsInFlight: 400,
+		Versions:            "[metrics.k8s.io/v1 metrics.k8s.io/v1beta1]",
 		RestHost:            host,
 		RestContentType:     "application/vnd.kubernetes.protobuf",
 		RestAccept:          "application/vnd.kubernetes.protobuf,application/json",
@@ -117,6 +121,11 @@ func TestOptionsConfig(t *testing.T) {
 		want func(v *configView)
 	}{
 		{name: "defaults"},
+		{
+			name: "v1beta1 only",
+			args: []string{"--serve-v1=false"},
+			want: func(v *configView) { v.Versions = "[metrics.k8s.io/v1beta1]" },
+		},
 		{
 			name: "durations",
 			args: []string{"--metric-resolution=30s", "--history=1h", "--cpu-window=1m", "--kubelet-request-timeout=27s"},

@@ -46,6 +46,7 @@ type Options struct {
 	History          time.Duration
 	CPUWindow        time.Duration
 	NodeSelector     string
+	ServeV1          bool
 	ShowVersion      bool
 
 	// nodeSelector is NodeSelector as Complete parsed it, for Validate to
@@ -69,6 +70,7 @@ func NewOptions() *Options {
 		InFlight:         NewInFlightOptions(),
 		MetricResolution: 15 * time.Second,
 		History:          15 * time.Minute,
+		ServeV1:          true,
 	}
 	// metrics-server's image listens on 10250; ours defaults to the same so
 	// its manifests' Service and probes fit unchanged.
@@ -87,6 +89,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.DurationVar(&o.History, "history", o.History, "How much history each node and container keeps; the ring holds history / metric-resolution points.")
 	fs.DurationVar(&o.CPUWindow, "cpu-window", o.CPUWindow, "Span the served CPU rate is averaged over; 0 takes the last two points, as metrics-server does.")
 	fs.StringVar(&o.NodeSelector, "node-selector", o.NodeSelector, "Label selector of the nodes to scrape; all nodes when empty.")
+	fs.BoolVar(&o.ServeV1, "serve-v1", o.ServeV1, "Serve metrics.k8s.io/v1 (GA from Kubernetes 1.37, read by kubectl from 1.37) beside v1beta1, and prefer it in discovery. Set false on clusters before 1.37 to serve and announce v1beta1 only.")
 	fs.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "Print the version and exit.")
 
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
@@ -216,6 +219,7 @@ func (o *Options) Config() (*server.Config, error) {
 		Resolution:       o.MetricResolution,
 		History:          o.History,
 		CPUWindow:        o.CPUWindow,
+		Versions:         o.versions(),
 		NodeSelector:     o.nodeSelector.String(),
 	}, nil
 }
@@ -242,4 +246,12 @@ func (o *Options) restConfig() (*rest.Config, error) {
 	// Listing 150 000 pods at start-up must not be throttled client-side.
 	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
+}
+
+// versions are the metrics.k8s.io versions --serve-v1 selects.
+func (o *Options) versions() api.Versions {
+	if o.ServeV1 {
+		return api.AllVersions
+	}
+	return api.V1beta1Only
 }
