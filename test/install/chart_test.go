@@ -100,7 +100,7 @@ func TestRenderedDefault(t *testing.T) {
 	objs := decodeObjects(t, render(t, defaultVariant))
 	want := map[string]int{
 		"ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2, "RoleBinding": 1,
-		"Service": 1, "Deployment": 1, "APIService": 1,
+		"Service": 1, "Deployment": 1, "APIService": 2,
 	}
 	if got := kinds(objs); !maps.Equal(got, want) {
 		t.Errorf("rendered kinds = %v, want %v", got, want)
@@ -166,10 +166,36 @@ func TestRenderedDefault(t *testing.T) {
 	svc := typed[corev1.Service](t, find(t, objs, "Service", releaseName))
 	checkService(t, svc, dep)
 
-	api := find(t, objs, "APIService", "v1beta1.metrics.k8s.io")
-	checkAPIService(t, api, svc)
-	if v, _, _ := unstructured.NestedBool(api.Object, "spec", "insecureSkipTLSVerify"); !v {
-		t.Errorf("default APIService: insecureSkipTLSVerify = false, want true (the server's certificate is self-signed)")
+	for _, version := range []string{"v1", "v1beta1"} {
+		api := find(t, objs, "APIService", version+".metrics.k8s.io")
+		checkAPIService(t, api, svc, version)
+		if v, _, _ := unstructured.NestedBool(api.Object, "spec", "insecureSkipTLSVerify"); !v {
+			t.Errorf("default APIService %s: insecureSkipTLSVerify = false, want true (the server's certificate is self-signed)", version)
+		}
+	}
+	// kubectl 1.37 reads the version discovery sorts first.
+	v1, _, _ := unstructured.NestedInt64(find(t, objs, "APIService", "v1.metrics.k8s.io").Object, "spec", "versionPriority")
+	v1beta1, _, _ := unstructured.NestedInt64(find(t, objs, "APIService", "v1beta1.metrics.k8s.io").Object, "spec", "versionPriority")
+	if v1 <= v1beta1 {
+		t.Errorf("versionPriority v1 %d, v1beta1 %d: v1 must sort first", v1, v1beta1)
+	}
+	if args := dep.Spec.Template.Spec.Containers[0].Args; slices.Contains(args, "--serve-v1=false") {
+		t.Errorf("default args %q turn v1 off", args)
+	}
+}
+
+// TestRenderedV1beta1Only checks apiService.v1=false, for clusters before
+// 1.37: one APIService, v1beta1, and a server told to serve nothing else.
+func TestRenderedV1beta1Only(t *testing.T) {
+	objs := decodeObjects(t, render(t, variant{name: "v1beta1-only", args: []string{"--set", "apiService.v1=false"}}))
+	if got := kinds(objs)["APIService"]; got != 1 {
+		t.Fatalf("%d APIServices, want v1beta1 only", got)
+	}
+	svc := typed[corev1.Service](t, find(t, objs, "Service", releaseName))
+	checkAPIService(t, find(t, objs, "APIService", "v1beta1.metrics.k8s.io"), svc, "v1beta1")
+	dep := typed[appsv1.Deployment](t, find(t, objs, "Deployment", releaseName))
+	if args := dep.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--serve-v1=false") {
+		t.Errorf("args %q lack --serve-v1=false", args)
 	}
 }
 
@@ -279,12 +305,12 @@ func checkService(t *testing.T, svc *corev1.Service, dep *appsv1.Deployment) {
 	}
 }
 
-func checkAPIService(t *testing.T, api *unstructured.Unstructured, svc *corev1.Service) {
+func checkAPIService(t *testing.T, api *unstructured.Unstructured, svc *corev1.Service, version string) {
 	t.Helper()
 	spec, _, _ := unstructured.NestedMap(api.Object, "spec")
 	service, _ := spec["service"].(map[string]any)
-	if spec["group"] != "metrics.k8s.io" || spec["version"] != "v1beta1" {
-		t.Errorf("APIService serves %v/%v, want metrics.k8s.io/v1beta1", spec["group"], spec["version"])
+	if spec["group"] != "metrics.k8s.io" || spec["version"] != version {
+		t.Errorf("APIService %s serves %v/%v, want metrics.k8s.io/%s", api.GetName(), spec["group"], spec["version"], version)
 	}
 	if service["name"] != svc.Name || service["namespace"] != svc.Namespace || toInt(service["port"]) != int64(svc.Spec.Ports[0].Port) {
 		t.Errorf("APIService points at %v, want Service %s/%s port %d", service, svc.Namespace, svc.Name, svc.Spec.Ports[0].Port)
@@ -392,7 +418,7 @@ func TestRenderedOptions(t *testing.T) {
 
 	svc := typed[corev1.Service](t, find(t, objs, "Service", releaseName))
 	api := find(t, objs, "APIService", "v1beta1.metrics.k8s.io")
-	checkAPIService(t, api, svc)
+	checkAPIService(t, api, svc, "v1beta1")
 	caPEM, err := os.ReadFile(ca)
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if .Values.kubeletViaAPIServer }}
 {{- $args = append $args "--kubelet-via-apiserver" }}
 {{- end }}
+{{- if not .Values.apiService.v1 }}
+{{- $args = append $args "--serve-v1=false" }}
+{{- end }}
 {{- $args = concat $args .Values.args }}
 {{- toYaml $args }}
 {{- end }}
