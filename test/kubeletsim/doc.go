@@ -22,7 +22,10 @@
 // Config.Clock, so unit tests drive it with a fake clock and never sleep.
 //
 // Usage, container restarts, hidden pods and per-node faults (slow, hung,
-// garbage, huge, HTTP 500, 401) can be changed while the fleet runs.
+// garbage, huge, HTTP 500, 401) can be changed while the fleet runs. By
+// default every request is a fresh sample; SetSampleInterval makes each node
+// serve one sample for an interval instead, as a kubelet serves cadvisor's
+// cached stats, so that two readers can read the very same sample.
 //
 // Typical use:
 //
