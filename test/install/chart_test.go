@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -23,10 +24,10 @@ import (
 )
 
 // TestHelmLint lints the chart strictly (warnings fail) with the default,
-// high-availability and everything-on values.
+// high-availability, DaemonSet and everything-on values.
 func TestHelmLint(t *testing.T) {
 	ca := writeTestCA(t)
-	for _, v := range []variant{defaultVariant, haVariant, allVariant(ca)} {
+	for _, v := range []variant{defaultVariant, haVariant, daemonSetVariant, allVariant(ca)} {
 		t.Run(v.name, func(t *testing.T) {
 			args := append([]string{"lint", "--strict", chartPath, "--namespace", releaseNamespace}, v.args...)
 			out, err := helm(t, args...)
@@ -164,7 +165,7 @@ func TestRenderedDefault(t *testing.T) {
 	}
 
 	svc := typed[corev1.Service](t, find(t, objs, "Service", releaseName))
-	checkService(t, svc, dep)
+	checkService(t, svc, dep.Spec.Template.Labels)
 
 	for _, version := range []string{"v1", "v1beta1"} {
 		api := find(t, objs, "APIService", version+".metrics.k8s.io")
@@ -205,10 +206,17 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, replicas int32) {
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != replicas {
 		t.Errorf("replicas = %v, want %d", dep.Spec.Replicas, replicas)
 	}
-	pod := dep.Spec.Template.Spec
-	for k, v := range dep.Spec.Selector.MatchLabels {
-		if dep.Spec.Template.Labels[k] != v {
-			t.Errorf("selector %s=%s does not match the pod template's labels %v", k, v, dep.Spec.Template.Labels)
+	checkPodTemplate(t, dep.Spec.Selector, dep.Spec.Template)
+}
+
+// checkPodTemplate checks what every rendering's pods must have, in either
+// kind of workload: its selector picks them, and they run hardened.
+func checkPodTemplate(t *testing.T, selector *metav1.LabelSelector, template corev1.PodTemplateSpec) {
+	t.Helper()
+	pod := template.Spec
+	for k, v := range selector.MatchLabels {
+		if template.Labels[k] != v {
+			t.Errorf("selector %s=%s does not match the pod template's labels %v", k, v, template.Labels)
 		}
 	}
 	if pod.PriorityClassName != "system-cluster-critical" {
@@ -290,11 +298,11 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, replicas int32) {
 	}
 }
 
-func checkService(t *testing.T, svc *corev1.Service, dep *appsv1.Deployment) {
+func checkService(t *testing.T, svc *corev1.Service, podLabels map[string]string) {
 	t.Helper()
 	for k, v := range svc.Spec.Selector {
-		if dep.Spec.Template.Labels[k] != v {
-			t.Errorf("Service selector %s=%s does not select the Deployment's pods (%v)", k, v, dep.Spec.Template.Labels)
+		if podLabels[k] != v {
+			t.Errorf("Service selector %s=%s does not select the server's pods (%v)", k, v, podLabels)
 		}
 	}
 	if len(svc.Spec.Selector) == 0 {
@@ -503,8 +511,21 @@ func TestRenderRejectsBadValues(t *testing.T) {
 	}{
 		{"no TLS verification and no CA", []string{"--set", "apiService.insecureSkipTLSVerify=false"}, "apiService.caBundle is required"},
 		{"both TLS settings", []string{"--set-file", "apiService.caBundle=" + ca}, "not both"},
-		{"host network on the kubelet's port", []string{"--set", "hostNetwork.enabled=true"}, "other than 10250"},
+		{"host network on the kubelet's port", []string{"--set", "hostNetwork.enabled=true", "--set", "containerPort=10250"}, "containerPort 10250 on the host network"},
+		{"DaemonSet on the kubelet's port", []string{"--set", "kind=DaemonSet", "--set", "containerPort=10250"}, "containerPort 10250 on the host network"},
 		{"unknown kubelet endpoint", []string{"--set", "kubeletEndpoint=stats"}, "kubeletEndpoint must be"},
+		{"unknown kind", []string{"--set", "kind=StatefulSet"}, `kind must be Deployment or DaemonSet, not "StatefulSet"`},
+		{"DaemonSet with replicas", []string{"--set", "kind=DaemonSet", "--set", "replicas=2"}, "replicas (2) does not apply to kind DaemonSet"},
+		{"DaemonSet with the HA values", []string{"--set", "kind=DaemonSet", "-f", haValuesPath}, "replicas (2) does not apply to kind DaemonSet"},
+		{"DaemonSet with a PodDisruptionBudget", []string{"--set", "kind=DaemonSet", "--set", "podDisruptionBudget.enabled=true"}, "would protect nothing"},
+		{"DaemonSet with spread constraints", []string{"--set", "kind=DaemonSet", "--set", "topologySpreadConstraints[0].maxSkew=1"}, "topologySpreadConstraints does not apply to kind DaemonSet"},
+		{"DaemonSet with pod anti-affinity", []string{"--set", "kind=DaemonSet", "--set",
+			"affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey=kubernetes.io/hostname"},
+			"affinity.podAntiAffinity does not apply to kind DaemonSet"},
+		{"DaemonSet surging on the host network", []string{"--set", "kind=DaemonSet", "--set", "updateStrategy.rollingUpdate.maxSurge=1"}, "a surge pod needs port 4443"},
+		{"DaemonSet with a Deployment strategy", []string{"--set", "kind=DaemonSet", "--set", "updateStrategy.type=Recreate"}, `"Recreate" is not a DaemonSet strategy`},
+		{"Deployment with a DaemonSet strategy", []string{"--set", "updateStrategy.type=OnDelete"}, `"OnDelete" is not a Deployment strategy`},
+		{"host network neither true nor false", []string{"--set", "hostNetwork.enabled=yes"}, `hostNetwork.enabled must be true, false or empty, not "yes"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := helm(t, templateArgs(variant{args: c.args})...)

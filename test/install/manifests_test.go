@@ -18,6 +18,7 @@ var generated = []struct {
 }{
 	{"manifests/components.yaml", defaultVariant},
 	{"manifests/high-availability.yaml", haVariant},
+	{"manifests/daemonset.yaml", daemonSetVariant},
 }
 
 // manifestHeader says where a generated file comes from.

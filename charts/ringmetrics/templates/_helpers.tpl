@@ -63,7 +63,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* The server's command-line arguments, as a YAML list. */}}
 {{- define "ringmetrics.args" -}}
-{{- $args := list (printf "--secure-port=%d" (int .Values.containerPort)) }}
+{{- $args := list (printf "--secure-port=%s" (include "ringmetrics.containerPort" .)) }}
 {{- $args = concat $args .Values.defaultArgs }}
 {{- $args = append $args (printf "--kubelet-endpoint=%s" .Values.kubeletEndpoint) }}
 {{- if .Values.tls.existingSecret }}
