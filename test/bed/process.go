@@ -77,3 +77,20 @@ func (p *Process) Stop() error {
 	}
 	return nil
 }
+
+// TestLogger is the part of a *testing.T that TailOnFailure uses.
+type TestLogger interface {
+	Cleanup(func())
+	Failed() bool
+	Logf(format string, args ...any)
+}
+
+// TailOnFailure logs the last lines of p's log when t has failed by the time
+// it ends.
+func TailOnFailure(t TestLogger, p *Process) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- last lines of %s ---\n%s", p.LogPath, Tail(p.LogPath, 30))
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package bed
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,5 +40,34 @@ func TestProcess(t *testing.T) {
 	}
 	if _, err := StartProcess("missing", filepath.Join(dir, "missing"), nil, dir); err == nil || !strings.Contains(err.Error(), "hack/tools.sh") {
 		t.Errorf("starting a missing binary: %v; want an error saying how to build it", err)
+	}
+}
+
+type fakeLogger struct {
+	failed  bool
+	cleanup []func()
+	logged  []string
+}
+
+func (f *fakeLogger) Cleanup(fn func()) { f.cleanup = append(f.cleanup, fn) }
+func (f *fakeLogger) Failed() bool      { return f.failed }
+func (f *fakeLogger) Logf(format string, args ...any) {
+	f.logged = append(f.logged, fmt.Sprintf(format, args...))
+}
+
+func TestTailOnFailure(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "tool.log")
+	if err := os.WriteFile(log, []byte("first\nlast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, failed := range []bool{false, true} {
+		f := &fakeLogger{failed: failed}
+		TailOnFailure(f, &Process{Name: "tool", LogPath: log})
+		for _, fn := range f.cleanup {
+			fn()
+		}
+		if got := len(f.logged) == 1 && strings.HasSuffix(f.logged[0], "first\nlast"); got != failed {
+			t.Errorf("failed=%v: logged %q", failed, f.logged)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func recommend(t *testing.T, s *bed.Server) map[string]corev1.ResourceList {
 	if err := env.bed.Use(ctx, s); err != nil {
 		t.Fatalf("registering %s: %v", s.Name, err)
 	}
-	tailOnFailure(t, s.Process)
+	bed.TailOnFailure(t, s.Process)
 	// The recommender must read only the new usage: a CPU rate spanning the
 	// change would be a sample of neither.
 	waitServes(t, s, ns, truth)
@@ -276,7 +276,7 @@ func startRecommender(t *testing.T, server string) *bed.Process {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rec.Stop() })
-	tailOnFailure(t, rec)
+	bed.TailOnFailure(t, rec)
 	return rec
 }
 
@@ -306,13 +306,4 @@ func decodeStatus(obj *unstructured.Unstructured, into any) error {
 		return err
 	}
 	return json.Unmarshal(b, into)
-}
-
-// tailOnFailure prints a process's log tail when the test fails.
-func tailOnFailure(t *testing.T, p *bed.Process) {
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- last lines of %s ---\n%s", p.LogPath, bed.Tail(p.LogPath, 30))
-		}
-	})
 }
