@@ -34,8 +34,11 @@ image:
 manifests: tools
 	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) test -count=1 -run '^TestManifestsUpToDate$$' ./test/install -args -update
 
-# Pinned kube-apiserver, kube-controller-manager, etcd and metrics-server,
-# built once from the Go module proxy into $$HOME/.cache/ringmetrics/bin.
+# Pinned kube-apiserver, kube-controller-manager, kubectl 1.37, etcd,
+# metrics-server, helm and the VPA recommender, built once from the Go module
+# proxy, and Prometheus with promtool, unpacked from Debian's package (as
+# root, apt-get update runs first if apt's lists lack it), all into
+# $$HOME/.cache/ringmetrics/bin.
 tools:
 	hack/tools.sh >/dev/null
 
