@@ -90,7 +90,12 @@ deb() {
 }
 
 minor=${k8s_version#v1.}; minor=${minor%%.*}
-k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+# As the release build (hack/lib/version.sh): both version packages, so that
+# clients also send the release in their User-Agent.
+k8s_ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
 
 build etcd "$etcd_version" etcd go.etcd.io/etcd/server/v3
 build kube-apiserver "$k8s_version" kube k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"

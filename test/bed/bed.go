@@ -132,10 +132,10 @@ func (b *Bed) StartMetricsServer(ctx context.Context, extra ...string) (*Server,
 	return b.StartMetricsServerAt(ctx, 10*time.Second, extra...)
 }
 
-// Use registers s as v1beta1.metrics.k8s.io and waits until the aggregator
-// reports it Available.
+// Use registers s for each metrics.k8s.io version it serves (and no other)
+// and waits until the aggregator reports them all Available.
 func (b *Bed) Use(ctx context.Context, s *Server) error {
-	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port}); err != nil {
+	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port, Versions: s.APIVersions}); err != nil {
 		return err
 	}
 	return WaitAvailable(ctx, b.Dynamic, 60*time.Second)

@@ -6,6 +6,7 @@ package bed
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +37,13 @@ type Registration struct {
 	Port int
 	// ServiceName names the ExternalName Service; defaults to "metrics-server".
 	ServiceName string
+	// Versions of metrics.k8s.io to register, preferred first; empty means
+	// v1beta1 alone. A known version not listed is unregistered.
+	Versions []string
 }
+
+// versionPriorities are the chart's: v1 sorts first in discovery.
+var versionPriorities = map[string]int64{"v1": 200, "v1beta1": 100}
 
 // ApplyRBAC creates what a metrics server needs, for both metrics-server and
 // ringmetrics: read nodes, nodes/metrics and pods; delegate authn/authz; let
@@ -89,7 +96,7 @@ func ApplyRBAC(ctx context.Context, client kubernetes.Interface) error {
 	return nil
 }
 
-// Register points v1beta1.metrics.k8s.io at a server on localhost:Port through
+// Register points the metrics.k8s.io APIServices at a server on localhost:Port through
 // an ExternalName Service (aggregator routing cannot reach loopback; see
 // shared/TESTBED-NOTES.md). Re-registering moves the APIService to the new
 // port, which is how a test swaps metrics-server for ringmetrics.
@@ -121,24 +128,51 @@ func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Inte
 		}
 	}
 
+	versions := r.Versions
+	if len(versions) == 0 {
+		versions = []string{"v1beta1"}
+	}
+	for version := range versionPriorities {
+		if slices.Contains(versions, version) {
+			continue
+		}
+		err := dyn.Resource(apiServiceGVR).Delete(ctx, version+".metrics.k8s.io", metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("unregistering APIService %s.metrics.k8s.io: %w", version, err)
+		}
+	}
+	for _, version := range versions {
+		if err := registerVersion(ctx, dyn, version, name, r.Port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func registerVersion(ctx context.Context, dyn dynamic.Interface, version, service string, port int) error {
+	priority, ok := versionPriorities[version]
+	if !ok {
+		return fmt.Errorf("no metrics.k8s.io version %q", version)
+	}
+	apiServiceName := version + ".metrics.k8s.io"
 	apiService := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apiregistration.k8s.io/v1",
 		"kind":       "APIService",
-		"metadata":   map[string]any{"name": "v1beta1.metrics.k8s.io"},
+		"metadata":   map[string]any{"name": apiServiceName},
 		"spec": map[string]any{
 			"group":                 "metrics.k8s.io",
-			"version":               "v1beta1",
+			"version":               version,
 			"groupPriorityMinimum":  int64(100),
-			"versionPriority":       int64(100),
+			"versionPriority":       priority,
 			"insecureSkipTLSVerify": true,
-			"service":               map[string]any{"name": name, "namespace": Namespace, "port": int64(r.Port)},
+			"service":               map[string]any{"name": service, "namespace": Namespace, "port": int64(port)},
 		},
 	}}
 	apiServices := dyn.Resource(apiServiceGVR)
 	// The aggregator's status controller writes the object too: a conflict
 	// means read again and retry, not fail.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		current, err := apiServices.Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := apiServices.Get(ctx, apiServiceName, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = apiServices.Create(ctx, apiService, metav1.CreateOptions{})
@@ -151,33 +185,47 @@ func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Inte
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("registering APIService v1beta1.metrics.k8s.io: %w", err)
+		return fmt.Errorf("registering APIService %s: %w", apiServiceName, err)
 	}
 	return nil
 }
 
-// WaitAvailable waits until the APIService reports Available=True, and
-// returns its last condition message on timeout.
+// WaitAvailable waits until every metrics.k8s.io APIService reports
+// Available=True, and returns the last condition message on timeout.
 func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		obj, err := dyn.Resource(apiServiceGVR).Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+		list, err := dyn.Resource(apiServiceGVR).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			last = err.Error()
 			return false, nil
 		}
-		conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-		for _, c := range conditions {
-			cond, _ := c.(map[string]any)
-			if cond["type"] == "Available" {
-				last = fmt.Sprintf("%v: %v", cond["reason"], cond["message"])
-				return cond["status"] == "True", nil
+		registered, available := 0, 0
+		for _, obj := range list.Items {
+			if group, _, _ := unstructured.NestedString(obj.Object, "spec", "group"); group != "metrics.k8s.io" {
+				continue
+			}
+			registered++
+			conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+			for _, c := range conditions {
+				cond, _ := c.(map[string]any)
+				if cond["type"] != "Available" {
+					continue
+				}
+				if cond["status"] == "True" {
+					available++
+				} else {
+					last = fmt.Sprintf("%s: %v: %v", obj.GetName(), cond["reason"], cond["message"])
+				}
 			}
 		}
-		return false, nil
+		if registered == 0 {
+			last = "no metrics.k8s.io APIService registered"
+		}
+		return registered > 0 && available == registered, nil
 	})
 	if err != nil {
-		return fmt.Errorf("APIService v1beta1.metrics.k8s.io not Available after %v (last: %s): %w", timeout, last, err)
+		return fmt.Errorf("metrics.k8s.io APIServices not Available after %v (last: %s): %w", timeout, last, err)
 	}
 	return nil
 }

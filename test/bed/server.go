@@ -15,7 +15,12 @@ import (
 // Server is an aggregated metrics server running as a real process.
 type Server struct {
 	*Process
+	// Host and Port are where it listens.
+	Host string
 	Port int
+	// APIVersions are the metrics.k8s.io versions it serves, as its spec
+	// says; Bed.Use registers exactly these.
+	APIVersions []string
 }
 
 // ServerSpec says how to start one.
@@ -25,27 +30,43 @@ type ServerSpec struct {
 	// Args, without --secure-port and --bind-address, which StartServer sets.
 	Args   []string
 	LogDir string
+	// Host and Port are its --bind-address and --secure-port: by default
+	// 127.0.0.1 and a free port. Replicas standing for pods on the host
+	// network of different nodes each take a loopback address of their own
+	// and the same port.
+	Host string
+	Port int
 	// WaitPath is polled until it answers 200; default /readyz. A test that
 	// expects the server never to become ready waits for /livez instead.
 	WaitPath string
+	// APIVersions are the metrics.k8s.io versions the server serves,
+	// preferred first; empty means v1beta1 alone, as metrics-server.
+	APIVersions []string
 }
 
-// StartServer starts the binary on a free loopback port and waits until its
-// /readyz answers 200, or fails with the tail of its log.
+// StartServer starts the binary on a loopback port (a free one unless the
+// spec names it) and waits until its /readyz answers 200, or fails with the
+// tail of its log.
 func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duration) (*Server, error) {
 	if _, err := os.Stat(spec.Binary); err != nil {
 		return nil, fmt.Errorf("%s binary: %w (run make build / hack/tools.sh)", spec.Name, err)
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	host, port := spec.Host, spec.Port
+	if host == "" {
+		host = "127.0.0.1"
 	}
-	args := append([]string{"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
+	if port == 0 {
+		var err error
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	args := append([]string{"--bind-address=" + host, "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
 	p, err := StartProcess(spec.Name, spec.Binary, args, spec.LogDir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Process: p, Port: port}
+	s := &Server{Process: p, Host: host, Port: port, APIVersions: spec.APIVersions}
 	waitPath := spec.WaitPath
 	if waitPath == "" {
 		waitPath = "/readyz"
@@ -86,7 +107,10 @@ func (s *Server) waitReady(ctx context.Context, path string, timeout time.Durati
 }
 
 // URL is the server's own address, bypassing the aggregator.
-func (s *Server) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
+func (s *Server) URL() string { return "https://" + s.Addr() }
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
 // FreePort is a TCP port free on 127.0.0.1 at the time of the call.
 func FreePort() (int, error) {

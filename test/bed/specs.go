@@ -3,6 +3,7 @@ package bed
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -10,11 +11,16 @@ import (
 // that need another name (one log per run) or ready timeout pass it to
 // StartServer themselves.
 func (b *Bed) RingmetricsSpec(binary string, resolution time.Duration, extra ...string) ServerSpec {
+	versions := []string{"v1", "v1beta1"}
+	if slices.Contains(extra, "--serve-v1=false") {
+		versions = []string{"v1beta1"}
+	}
 	return ServerSpec{
-		Name:   "ringmetrics",
-		Binary: binary,
-		Args:   append(b.RingmetricsArgs(resolution), extra...),
-		LogDir: b.LogDir,
+		Name:        "ringmetrics",
+		Binary:      binary,
+		Args:        append(b.RingmetricsArgs(resolution), extra...),
+		LogDir:      b.LogDir,
+		APIVersions: versions,
 	}
 }
 

@@ -69,7 +69,8 @@ func setup(ctx context.Context, s *bed.Shared) (err error) {
 	return nil
 }
 
-// use registers s behind v1beta1.metrics.k8s.io unless it already is.
+// use registers s behind the metrics.k8s.io APIServices it serves unless it
+// already is.
 func use(t *testing.T, s *bed.Server) {
 	t.Helper()
 	env.mu.Lock()
