@@ -1,5 +1,6 @@
 // Command demo is `make demo`: a local control plane, simulated kubelets,
-// ringmetrics registered as v1beta1.metrics.k8s.io, and kubectl top output.
+// ringmetrics registered as v1.metrics.k8s.io and v1beta1.metrics.k8s.io, and
+// kubectl top output, from the kubectl on the PATH and from kubectl 1.37.
 // It keeps running until Ctrl-C so the cluster can be explored.
 package main
 
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,7 +66,7 @@ func run(binary string, nodes, pods int, resolution time.Duration, exit bool) er
 	if err := b.Use(ctx, rm); err != nil {
 		return err
 	}
-	log.Printf("ringmetrics is Available as v1beta1.metrics.k8s.io (%v after start)", time.Since(start).Round(time.Millisecond))
+	log.Printf("ringmetrics is Available as v1.metrics.k8s.io and v1beta1.metrics.k8s.io (%v after start)", time.Since(start).Round(time.Millisecond))
 
 	kubeconfig := b.Cluster.AdminKubeconfig
 	kubectl := func(args ...string) error {
@@ -76,10 +78,13 @@ func run(binary string, nodes, pods int, resolution time.Duration, exit bool) er
 		}
 		return nil
 	}
-	for _, args := range [][]string{{"top", "node"}, {"top", "pod", "-A"}} {
+	for _, args := range [][]string{{"get", "apiservice", "v1.metrics.k8s.io", "v1beta1.metrics.k8s.io"}, {"top", "node"}, {"top", "pod", "-A"}} {
 		if err := kubectl(args...); err != nil {
 			return err
 		}
+	}
+	if err := showV1(ctx, kubeconfig); err != nil {
+		return err
 	}
 	if err := showHostileNode(ctx, b, rm, kubectl, resolution); err != nil {
 		return err
@@ -139,4 +144,26 @@ func showHostileNode(ctx context.Context, b *bed.Bed, rm *bed.Server, kubectl fu
 		fmt.Printf("\nGET %s/debug/scrapes as %s: %d\n%s", rm.URL(), who.name, code, body)
 	}
 	return kubectl("annotate", "node", node, "metrics.k8s.io/resource-metrics-path-")
+}
+
+// showV1 runs kubectl 1.37, which reads metrics.k8s.io/v1, and prints the
+// requests it made beside its output: the kubectl on the PATH read v1beta1.
+func showV1(ctx context.Context, kubeconfig string) error {
+	binary, err := bed.KubectlBinary("1.37")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n$ kubectl.1.37 top node -v=6   # only its metrics.k8s.io requests shown\n")
+	cmd := exec.CommandContext(ctx, binary, "--kubeconfig="+kubeconfig, "top", "node", "-v=6")
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = os.Stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl 1.37 top node: %w: %s", err, stderr.String())
+	}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if i := strings.Index(line, "/apis/metrics.k8s.io/"); i >= 0 && strings.Contains(line, "GET") {
+			fmt.Printf("  GET %s\n", strings.Trim(strings.Fields(line[i:])[0], `"`))
+		}
+	}
+	return nil
 }
