@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -31,6 +33,10 @@ type renderedChart struct {
 	Job string
 	// Rules are the spec of every PrometheusRule, as rule files.
 	Rules map[string][]byte
+	// Reader are the chart's ClusterRole granting get on /metrics and its
+	// binding to the test's Prometheus ServiceAccount.
+	Reader  *rbacv1.ClusterRole
+	Binding *rbacv1.ClusterRoleBinding
 }
 
 // repoRoot is the repository's top directory (tests run in test/prometheus).
@@ -44,18 +50,32 @@ func renderChart(caFile string) (renderedChart, error) {
 	var rc renderedChart
 	docs, err := helmTemplate("--set", "serviceMonitor.enabled=true",
 		"--set", "serviceMonitor.interval="+scrapeInterval.String(),
-		"--set", "serviceMonitor.scrapeTimeout="+scrapeInterval.String())
+		"--set", "serviceMonitor.scrapeTimeout="+scrapeInterval.String(),
+		"--set", "serviceMonitor.prometheusServiceAccount.name="+scraper,
+		"--set", "serviceMonitor.prometheusServiceAccount.namespace="+monitoringNamespace)
 	if err != nil {
 		return rc, err
 	}
 	var monitor, service *unstructured.Unstructured
 	for _, d := range docs {
-		switch d.GetKind() {
-		case "ServiceMonitor":
+		switch {
+		case d.GetKind() == "ServiceMonitor":
 			monitor = d
-		case "Service":
+		case d.GetKind() == "Service":
 			service = d
+		case d.GetName() == releaseName+"-metrics-reader" && d.GetKind() == "ClusterRole":
+			rc.Reader = &rbacv1.ClusterRole{}
+			err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(d.Object, rc.Reader, true)
+		case d.GetName() == releaseName+"-metrics-reader" && d.GetKind() == "ClusterRoleBinding":
+			rc.Binding = &rbacv1.ClusterRoleBinding{}
+			err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(d.Object, rc.Binding, true)
 		}
+		if err != nil {
+			return rc, fmt.Errorf("%s %s: %w", d.GetKind(), d.GetName(), err)
+		}
+	}
+	if rc.Reader == nil || rc.Binding == nil {
+		return rc, fmt.Errorf("the chart with serviceMonitor.prometheusServiceAccount set renders no %s-metrics-reader ClusterRole and binding", releaseName)
 	}
 	if monitor == nil || service == nil {
 		return rc, fmt.Errorf("the chart with serviceMonitor.enabled=true renders no ServiceMonitor or no Service")

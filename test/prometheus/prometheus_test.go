@@ -13,7 +13,6 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -54,7 +53,7 @@ func startPrometheus(ctx context.Context, s *bed.Shared) (*Prometheus, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
 		return nil, err
 	}
-	tokens, err := serviceAccountTokens(ctx, s.Bed.Cluster.Client(), dir)
+	tokens, err := serviceAccountTokens(ctx, s.Bed.Cluster.Client(), env.chart, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -136,28 +135,18 @@ func (p *Prometheus) waitReady(ctx context.Context) error {
 	}
 }
 
-// serviceAccountTokens creates the two ServiceAccounts, binds scraper to a
-// ClusterRole granting get on /metrics (what the chart's values.yaml says
-// Prometheus needs, and kube-prometheus grants), and writes a token of each
-// to dir, as the kubelet would mount it.
-func serviceAccountTokens(ctx context.Context, client kubernetes.Interface, dir string) (map[string]string, error) {
+// serviceAccountTokens creates the two ServiceAccounts, applies the chart's
+// metrics-reader ClusterRole and its binding to scraper, as rendered, and
+// writes a token of each to dir, as the kubelet would mount it.
+func serviceAccountTokens(ctx context.Context, client kubernetes.Interface, chart renderedChart, dir string) (map[string]string, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: monitoringNamespace}}
 	if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: scraper},
-		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: scraper},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: scraper, Namespace: monitoringNamespace}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: scraper},
-	}
-	if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := client.RbacV1().ClusterRoles().Create(ctx, chart.Reader, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, chart.Binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
 	tokens := map[string]string{}
