@@ -11,20 +11,6 @@ import (
 func TestMetricsServerProof(t *testing.T) {
 	use(t, env.metricsServer)
 	tailOnFailure(t, env.metricsServer)
-	kc := kubectlBinary(t, "")
 	// metrics-server needs two scrapes at its 10s resolution before it serves.
-	eventually(t, 60*time.Second, func() error {
-		out, err := kubectl(t, kc, adminKubeconfig(), "top", "node")
-		if err != nil {
-			return err
-		}
-		return checkTopNodes(out)
-	})
-	eventually(t, 30*time.Second, func() error {
-		out, err := kubectl(t, kc, adminKubeconfig(), "top", "pod", "-A")
-		if err != nil {
-			return err
-		}
-		return checkTopPods(out, simulatedPods(nil))
-	})
+	eventuallyTopMatches(t, kubectlBinary(t, ""), 60*time.Second)
 }

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringmetrics/ringmetrics/test/kubeletsim"
 )
 
 // checkTopNodes compares kubectl top node with the simulated workload.
@@ -22,6 +25,26 @@ func checkTopNodes(out string) error {
 		}
 	}
 	return nil
+}
+
+// eventuallyTopMatches waits until kc's top node, within timeout, and then
+// its top pod -A, within 30s more, print the simulated usage.
+func eventuallyTopMatches(t *testing.T, kc string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, func() error {
+		out, err := kubectl(t, kc, adminKubeconfig(), "top", "node")
+		if err != nil {
+			return err
+		}
+		return checkTopNodes(out)
+	})
+	eventually(t, 30*time.Second, func() error {
+		out, err := kubectl(t, kc, adminKubeconfig(), "top", "pod", "-A")
+		if err != nil {
+			return err
+		}
+		return checkTopPods(out, simulatedPods(nil))
+	})
 }
 
 // simulatedPods counts the fleet's visible pods that match keep; other

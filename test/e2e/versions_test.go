@@ -59,20 +59,7 @@ func TestKubectlAPIVersions(t *testing.T) {
 	runTop := func(t *testing.T, minor string) {
 		t.Helper()
 		kc := kubectlBinary(t, minor)
-		eventually(t, 30*time.Second, func() error {
-			out, err := kubectl(t, kc, adminKubeconfig(), "top", "node")
-			if err != nil {
-				return err
-			}
-			return checkTopNodes(out)
-		})
-		eventually(t, 30*time.Second, func() error {
-			out, err := kubectl(t, kc, adminKubeconfig(), "top", "pod", "-A")
-			if err != nil {
-				return err
-			}
-			return checkTopPods(out, simulatedPods(nil))
-		})
+		eventuallyTopMatches(t, kc, 30*time.Second)
 		out, err := kubectl(t, kc, adminKubeconfig(), "top", "pod", "-A", "--containers")
 		if err != nil {
 			t.Fatal(err)
