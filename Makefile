@@ -29,8 +29,9 @@ IMAGE ?= ghcr.io/ringmetrics/ringmetrics:$(GIT_VERSION)
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg GIT_COMMIT=$(GIT_COMMIT) -t $(IMAGE) .
 
-# Regenerates manifests/components.yaml and manifests/high-availability.yaml
-# from charts/ringmetrics; test/install fails when they drift.
+# Regenerates manifests/components.yaml, manifests/high-availability.yaml and
+# manifests/daemonset.yaml from charts/ringmetrics; test/install fails when
+# they drift.
 manifests: tools
 	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) test -count=1 -run '^TestManifestsUpToDate$$' ./test/install -args -update
 

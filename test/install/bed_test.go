@@ -82,6 +82,10 @@ func TestOnBed(t *testing.T) {
 	}
 	t.Run("metrics", func(t *testing.T) { testMetrics(t, b, server) })
 	t.Run("summary endpoint", func(t *testing.T) { testSummaryEndpoint(t, b, k.with(t), binary) })
+	// The DaemonSet's replicas replace the Deployment's, so the kubelets
+	// count theirs alone.
+	_ = server.Stop()
+	t.Run("daemonset", func(t *testing.T) { testDaemonSetOnBed(t, b, k.with(t), binary) })
 }
 
 // startBed starts a control plane (with the controller manager's
@@ -158,16 +162,16 @@ func (k *kubectlRunner) must(args ...string) string {
 	return out
 }
 
-// testDryRun submits the default, HA and everything-on renderings to the
-// kube-apiserver with a server-side dry run and strict field validation: each
-// object must be accepted, without a warning.
+// testDryRun submits the default, HA, DaemonSet and everything-on renderings
+// to the kube-apiserver with a server-side dry run and strict field
+// validation: each object must be accepted, without a warning.
 func testDryRun(t *testing.T, k *kubectlRunner) {
 	// The ServiceMonitor needs its CRD (a stand-in: see the file).
 	k.must("apply", "--validate=strict", "-f", filepath.Join("testdata", "servicemonitor-crd.yaml"))
 	k.must("wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
 
 	ca := writeTestCA(t)
-	for _, v := range []variant{defaultVariant, haVariant, allVariant(ca)} {
+	for _, v := range []variant{defaultVariant, haVariant, daemonSetVariant, allVariant(ca)} {
 		t.Run(v.name, func(t *testing.T) {
 			manifest := render(t, v)
 			objs := decodeObjects(t, manifest)
@@ -191,8 +195,11 @@ func testDryRun(t *testing.T, k *kubectlRunner) {
 	}
 }
 
-// testApply applies manifests/components.yaml as a user would, then
-// upgrades it in place to manifests/high-availability.yaml.
+// testApply applies manifests/components.yaml as a user would, upgrades it
+// in place to manifests/high-availability.yaml, then applies
+// manifests/daemonset.yaml over it: the same ServiceAccount, RBAC, Service
+// and APIServices, and a DaemonSet, so the RBAC checks that follow hold for
+// the DaemonSet install too.
 func testApply(t *testing.T, k *kubectlRunner, root string) {
 	for _, g := range generated {
 		file := filepath.Join(root, g.file)
@@ -210,6 +217,11 @@ func testApply(t *testing.T, k *kubectlRunner, root string) {
 	replicas := k.must("get", "deployment", releaseName, "-n", releaseNamespace, "-o", "jsonpath={.spec.replicas}")
 	if replicas != "2" {
 		t.Errorf("after applying high-availability.yaml, replicas = %q, want 2", replicas)
+	}
+	shape := k.must("get", "daemonset", releaseName, "-n", releaseNamespace, "-o",
+		"jsonpath={.spec.template.spec.hostNetwork} {.spec.template.spec.containers[0].ports[0].hostPort} {.spec.updateStrategy.rollingUpdate.maxUnavailable}")
+	if shape != "true 4443 1" {
+		t.Errorf("applied DaemonSet: hostNetwork, hostPort, maxUnavailable = %q, want \"true 4443 1\"", shape)
 	}
 }
 
@@ -483,7 +495,7 @@ func testHelmInstall(t *testing.T, b *bed.Bed, k *kubectlRunner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"STATUS: deployed", "NOTES:", "register v1beta1.metrics.k8s.io yourself"} {
+	for _, want := range []string{"STATUS: deployed", "NOTES:", "register v1beta1.metrics.k8s.io and v1.metrics.k8s.io yourself"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("helm install output lacks %q:\n%s", want, out)
 		}
