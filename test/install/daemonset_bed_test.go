@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -15,9 +14,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
 )
@@ -31,8 +27,6 @@ var controlPlaneNodes = []struct{ name, host string }{
 	{"control-plane-1", "127.3.1.1"},
 	{"control-plane-2", "127.3.1.2"},
 }
-
-var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 
 // replica is one DaemonSet pod on the bed: ringmetrics with the rendered
 // DaemonSet's arguments on one control-plane node's address.
@@ -189,28 +183,6 @@ func testDaemonSetOnBed(t *testing.T, b *bed.Bed, k *kubectlRunner, binary strin
 		ok, blips)
 }
 
-// shutdown is when a replica was stopping: from its SIGTERM to a second
-// after it exited. ringmetrics, as metrics-server, stops serving on SIGTERM
-// at once (no shutdown delay): a request the aggregator sends on a
-// connection to it in that instant can come back 503, on the bed as in a
-// cluster, where a terminating pod leaves its Service's endpoints at the
-// same moment it gets SIGTERM. Only then is a failed check forgiven.
-type shutdown struct {
-	node     string
-	from, to time.Time
-}
-
-// duringShutdown names the replica that was shutting down when r was taken,
-// or is empty.
-func duringShutdown(shutdowns []shutdown, r watchResult) string {
-	for _, s := range shutdowns {
-		if !r.at.Before(s.from) && !r.at.After(s.to) {
-			return s.node
-		}
-	}
-	return ""
-}
-
 // renderedResolution is the --metric-resolution among the rendered args.
 func renderedResolution(t *testing.T, args []string) time.Duration {
 	t.Helper()
@@ -225,93 +197,6 @@ func renderedResolution(t *testing.T, args []string) time.Duration {
 	}
 	t.Fatalf("rendered args %q set no --metric-resolution", args)
 	return 0
-}
-
-// kubeletLoad counts, for each node, the requests its simulated kubelet
-// serves in two resolutions. Each replica scrapes a node at its own fixed
-// phase, once a resolution, so the count is exact when the window starts at
-// a node's first request after a quiet spell (so it cannot cut a burst of
-// the replicas' requests in two) and ends a tenth of a resolution short of
-// two resolutions later (so scheduling jitter cannot bring in a third
-// round). It polls the counters every 10ms and returns the counts and how
-// long it watched.
-func kubeletLoad(t *testing.T, b *bed.Bed, resolution time.Duration) (map[string]int64, time.Duration) {
-	t.Helper()
-	quiet, window := resolution/5, 2*resolution-resolution/10
-	begin := time.Now()
-	last := kubeletRequests(t, b)
-	lastChange := map[string]time.Time{}
-	first := map[string]time.Time{} // the window's start, once armed
-	served := map[string]int64{}
-	for node := range last {
-		lastChange[node] = begin
-	}
-	for {
-		time.Sleep(10 * time.Millisecond)
-		now := time.Now()
-		if now.Sub(begin) > 4*resolution {
-			t.Fatalf("kubelet requests not counted over two resolutions of every node within %v (windows from %v: %v)", 4*resolution, first, served)
-		}
-		current := kubeletRequests(t, b)
-		done := 0
-		for node, n := range current {
-			d := n - last[node]
-			f, armed := first[node]
-			switch {
-			case armed && now.Sub(f) < window:
-				served[node] += d
-			case armed:
-				done++
-			case d > 0 && now.Sub(lastChange[node]) >= quiet:
-				first[node] = now
-				served[node] = d
-			}
-			if d > 0 {
-				lastChange[node] = now
-			}
-		}
-		last = current
-		if done == len(current) {
-			return served, now.Sub(begin)
-		}
-	}
-}
-
-// kubeletRequests is how many metric requests each simulated kubelet has
-// served, by node.
-func kubeletRequests(t *testing.T, b *bed.Bed) map[string]int64 {
-	t.Helper()
-	served := map[string]int64{}
-	for _, n := range b.Fleet.Nodes() {
-		resource, summary, err := b.Fleet.Served(n.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		served[n.Name] = resource + summary
-	}
-	return served
-}
-
-// total sums a count by node.
-func total(byNode map[string]int64) (sum int64) {
-	for n := range maps.Values(byNode) {
-		sum += n
-	}
-	return sum
-}
-
-// scrapes is how many kubelet scrapes the server has made, by its own count.
-func scrapes(t *testing.T, admin *http.Client, s *bed.Server) float64 {
-	t.Helper()
-	var total float64
-	for _, result := range []string{"success", "error"} {
-		v, err := bed.MetricValue(admin, s.URL(), "ringmetrics_scraper_duration_seconds_count", `result="`+result+`"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += v
-	}
-	return total
 }
 
 // checkServesEveryNode asks the replica itself, bypassing the aggregator,
@@ -416,105 +301,4 @@ func restartReplica(t *testing.T, b *bed.Bed, admin *http.Client, lb *serviceLB,
 	if own < bedNodes {
 		t.Errorf("%s Ready after %.0f scrapes of its own, fewer than the %d nodes", r.node, own, bedNodes)
 	}
-}
-
-// aggregatorWatch asks the kube-apiserver, every half second, for v1 node
-// metrics and v1beta1 pod metrics, and reads both APIServices' Available
-// condition, recording each check's result.
-type aggregatorWatch struct {
-	cancel  context.CancelFunc
-	done    chan struct{}
-	mu      sync.Mutex
-	results []watchResult
-}
-
-// watchResult is one check: when it ended, and why it failed.
-type watchResult struct {
-	at  time.Time
-	err error
-}
-
-func watchAggregator(t *testing.T, b *bed.Bed) *aggregatorWatch {
-	ctx, cancel := context.WithCancel(t.Context())
-	w := &aggregatorWatch{cancel: cancel, done: make(chan struct{})}
-	rest := b.Cluster.Client().Discovery().RESTClient()
-	check := func() error {
-		var nodes, pods struct{ Items []json.RawMessage }
-		for path, into := range map[string]any{
-			"/apis/metrics.k8s.io/v1/nodes":                                &nodes,
-			bed.GroupVersionPath + "/namespaces/" + bedNamespace + "/pods": &pods,
-		} {
-			raw, err := rest.Get().AbsPath(path).Timeout(5 * time.Second).DoRaw(ctx)
-			if err != nil {
-				return fmt.Errorf("GET %s: %w", path, err)
-			}
-			if err := json.Unmarshal(raw, into); err != nil {
-				return fmt.Errorf("GET %s: %w", path, err)
-			}
-		}
-		if len(nodes.Items) != bedNodes || len(pods.Items) != bedNodes*bedPodsPerNode {
-			return fmt.Errorf("%d nodes and %d pods, want %d and %d", len(nodes.Items), len(pods.Items), bedNodes, bedNodes*bedPodsPerNode)
-		}
-		for _, version := range []string{"v1", "v1beta1"} {
-			obj, err := b.Dynamic.Resource(apiServiceGVR).Get(ctx, version+".metrics.k8s.io", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if !available(obj) {
-				return fmt.Errorf("APIService %s.metrics.k8s.io not Available: %v", version, obj.Object["status"])
-			}
-		}
-		return nil
-	}
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			err := check()
-			if ctx.Err() != nil {
-				return
-			}
-			w.mu.Lock()
-			w.results = append(w.results, watchResult{at: time.Now(), err: err})
-			w.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return w
-}
-
-// passedSince counts the checks that passed after t.
-func (w *aggregatorWatch) passedSince(t time.Time) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, r := range w.results {
-		if r.err == nil && r.at.After(t) {
-			n++
-		}
-	}
-	return n
-}
-
-// stop ends the watch and returns every check's result.
-func (w *aggregatorWatch) stop() []watchResult {
-	w.cancel()
-	<-w.done
-	return w.results
-}
-
-// available reports an APIService's Available condition.
-func available(apiService *unstructured.Unstructured) bool {
-	conditions, _, _ := unstructured.NestedSlice(apiService.Object, "status", "conditions")
-	for _, c := range conditions {
-		if cond, _ := c.(map[string]any); cond["type"] == "Available" {
-			return cond["status"] == "True"
-		}
-	}
-	return false
 }
