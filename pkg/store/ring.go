@@ -3,26 +3,14 @@ package store
 import (
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// ring is one series' points: three parallel views of the same length (the
-// store's capacity) into a shard's flat array, indexed modulo that length.
-// Keeping the numbers in one pointer-free array is what makes a series cost
-// bytes, not kilobytes, keeps the garbage collector from scanning them, and
-// spares a size-class round-up per array. ts holds the int64 millisecond
-// timestamps' bits.
-type ring struct {
-	ts  []uint64
-	cpu []uint64
-	mem []uint64
-}
-
-func (r ring) tsAt(i int32) int64 { return int64(r.ts[i]) }
-
-// series is the bookkeeping for one ring. The points themselves live in the
-// shard's arrays at the series' slot.
+// series is one node's or container's points and the bookkeeping around
+// them. The newest point is kept whole; the older ones are records in the
+// shard's arena (see codec.go), at most capacity points in all.
 type series struct {
 	// name is the container name; empty for a node series or a free slot.
 	name string
@@ -34,13 +22,21 @@ type series struct {
 	// Staleness is judged on the store's own clock rather than the kubelet's
 	// timestamps so that a skewed node clock cannot hide or expire a node.
 	advancedMs int64
-	// head is the ring index of the newest point.
-	head int32
+	// last is the newest point; dts and dcpu are the interval and the CPU
+	// increment since the point before it (modulo 2^64), so that the usage
+	// over the last two points needs no decoding.
+	last      sample.Point
+	dts, dcpu uint64
+	chain     chain
 	// count is the number of points held, at most the capacity.
-	count int32
+	count uint16
 	// run is the number of newest points since the last restart: only they
 	// may be used for a rate, since the counter restarted before them.
-	run int32
+	run uint16
+	// oldRecs counts the records in the oldest chunk, dead how many of the
+	// oldest records lead to points no longer held: when all of a chunk's
+	// are, it is freed.
+	oldRecs, dead uint16
 	// seen is the shard's write generation in which the container last
 	// appeared in a batch.
 	seen uint32
@@ -49,17 +45,15 @@ type series struct {
 // push records p as the series' newest point and reports whether it did. A
 // point not newer than the newest one is a repeat of a cached reading and is
 // dropped, so it cannot shorten a window to zero or count as fresh data.
-func (r ring) push(s *series, p sample.Point, startMs, nowMs int64) bool {
-	n := int32(len(r.ts))
+func (s *series) push(a *arena, capacity int, p sample.Point, startMs, nowMs int64) bool {
 	if s.count == 0 {
-		s.head, s.count, s.run = 0, 1, 1
+		s.run = 1
 		s.startMs = startMs
-		r.set(0, p)
+		s.add(a, capacity, p)
 		s.advancedMs = nowMs
 		return true
 	}
-	h := s.head
-	prevTs := r.tsAt(h)
+	prevTs := s.last.TimestampMs
 	if p.TimestampMs <= prevTs {
 		return false
 	}
@@ -69,7 +63,7 @@ func (r ring) push(s *series, p sample.Point, startMs, nowMs int64) bool {
 	// that report it relative to now, jitter it by a second, or skew it into
 	// the future would otherwise make every scrape a restart and every other
 	// LIST miss the pod.
-	restarted := p.CPUNanos < r.cpu[h] ||
+	restarted := p.CPUNanos < s.last.CPUNanos ||
 		(startMs != 0 && s.startMs != 0 && startMs != s.startMs && prevTs < startMs && startMs <= p.TimestampMs)
 	switch {
 	case restarted:
@@ -87,29 +81,110 @@ func (r ring) push(s *series, p sample.Point, startMs, nowMs int64) bool {
 		if s.startMs == 0 {
 			s.startMs = startMs
 		}
-		s.run = min(s.run+1, n)
+		s.run = min(s.run+1, uint16(capacity))
 	}
-	if h++; h == n {
-		h = 0
-	}
-	s.head = h
-	s.count = min(s.count+1, n)
-	r.set(h, p)
+	s.add(a, capacity, p)
 	s.advancedMs = nowMs
 	return true
 }
 
-func (r ring) set(i int32, p sample.Point) {
-	r.ts[i] = uint64(p.TimestampMs)
-	r.cpu[i] = p.CPUNanos
-	r.mem[i] = p.MemoryBytes
+// add stores p as the newest point, forgetting the oldest when capacity
+// points are held. Any p will do: the ordering rules are push's.
+func (s *series) add(a *arena, capacity int, p sample.Point) {
+	switch {
+	case s.count == 0:
+		s.count = 1
+		s.last = p
+		return
+	case int(s.count) == capacity:
+		// The oldest record held leads to the oldest point, now forgotten.
+		s.dead++
+		s.freeDead(a)
+	default:
+		s.count++
+	}
+	s.append(a, p)
+	// A chunk just closed may hold dead records only.
+	s.freeDead(a)
 }
 
-func (r ring) prev(i int32) int32 {
-	if i == 0 {
-		return int32(len(r.ts)) - 1
+// freeDead frees the oldest chunk while none of its records leads to a
+// point still held, but never the newest.
+func (s *series) freeDead(a *arena) {
+	for s.dead >= s.oldRecs && s.chain.oldest != s.chain.newest {
+		s.dead -= s.oldRecs
+		a.dropOldest(&s.chain)
+		w := a.chunk(s.chain.oldest)
+		c := cursor{w, uint(s.chain.pos)}
+		if s.chain.oldest != s.chain.newest {
+			c.pos = end(w)
+		}
+		s.oldRecs = uint16(c.records())
 	}
-	return i - 1
+}
+
+// append writes the record that leads from p back to the newest point and
+// makes p the newest.
+func (s *series) append(a *arena, p sample.Point) {
+	rec := encode(s.last, p, s.dts, s.dcpu, s.chain.newest == 0)
+	n := rec.n
+	if s.chain.newest == 0 || uint(s.chain.pos)+n >= chunkBits {
+		if s.chain.newest != 0 {
+			// The terminator marks where the chunk's records end.
+			put(a.chunk(s.chain.newest), uint(s.chain.pos), 1, 1)
+		}
+		a.add(&s.chain)
+		if s.chain.oldest == s.chain.newest {
+			s.oldRecs = 0
+		}
+	}
+	s.chain.pos = uint16(rec.write(a.chunk(s.chain.newest), uint(s.chain.pos)))
+	if s.chain.oldest == s.chain.newest {
+		s.oldRecs++
+	}
+	s.dts = uint64(p.TimestampMs - s.last.TimestampMs)
+	s.dcpu = p.CPUNanos - s.last.CPUNanos
+	s.last = p
+}
+
+// drop frees the series' chunks and clears it.
+func (s *series) drop(a *arena) {
+	a.drop(&s.chain)
+	*s = series{}
+}
+
+// reader walks a series' points back from the newest.
+type reader struct {
+	a         *arena
+	p         sample.Point
+	dts, dcpu uint64
+	cur       cursor
+	// chunk is the chunk being read; newer the one after it.
+	chunk, newer uint32
+}
+
+// reader starts at the newest point of a series of at least two.
+func (s *series) reader(a *arena) reader {
+	return reader{
+		a: a, p: s.last, dts: s.dts, dcpu: s.dcpu,
+		cur:   cursor{a.chunk(s.chain.newest), uint(s.chain.pos)},
+		chunk: s.chain.newest,
+	}
+}
+
+// back moves to the point before. The caller knows there is one.
+func (r *reader) back() {
+	if r.cur.pos == 0 {
+		r.chunk, r.newer = r.a.older(r.chunk, r.newer), r.chunk
+		r.cur.w = r.a.chunk(r.chunk)
+		r.cur.pos = end(r.cur.w)
+	}
+	zt, zc, m := r.cur.ts(), r.cur.cpu(), r.cur.mem()
+	r.p.TimestampMs -= int64(r.dts)
+	r.p.CPUNanos -= r.dcpu
+	r.p.MemoryBytes -= m
+	r.dts = roundSecond(r.dts) + uint64(unzig(zt))
+	r.dcpu += uint64(unzig(zc))
 }
 
 // usage computes what the API serves for the series. With windowMs 0 the
@@ -122,27 +197,27 @@ func (r ring) prev(i int32) int32 {
 // a resolution later. A container that has run for days, first seen after
 // ringmetrics itself restarted, waits for its second point instead: its
 // lifetime average is not its current usage, and an HPA would act on it.
-func (r ring) usage(s *series, windowMs, freshMs int64) (sample.Usage, bool) {
+func (s *series) usage(a *arena, windowMs, freshMs int64) (sample.Usage, bool) {
 	if s.count == 0 {
 		return sample.Usage{}, false
 	}
-	h := s.head
-	u := sample.Usage{TimestampMs: r.tsAt(h), MemoryBytes: r.mem[h]}
+	u := sample.Usage{TimestampMs: s.last.TimestampMs, MemoryBytes: s.last.MemoryBytes}
 	var fromTs int64
 	var fromCPU uint64
 	switch {
 	case s.run >= 2:
-		j := r.prev(h)
-		if windowMs > 0 {
-			for k := int32(2); k < s.run; k++ {
-				i := r.prev(j)
-				if u.TimestampMs-r.tsAt(i) > windowMs {
+		fromTs, fromCPU = s.last.TimestampMs-int64(s.dts), s.last.CPUNanos-s.dcpu
+		if windowMs > 0 && s.run > 2 {
+			r := s.reader(a)
+			r.back()
+			for k := uint16(2); k < s.run; k++ {
+				r.back()
+				if u.TimestampMs-r.p.TimestampMs > windowMs {
 					break
 				}
-				j = i
+				fromTs, fromCPU = r.p.TimestampMs, r.p.CPUNanos
 			}
 		}
-		fromTs, fromCPU = r.tsAt(j), r.cpu[j]
 	case s.startMs > 0 && s.startMs < u.TimestampMs && u.TimestampMs-s.startMs <= freshMs:
 		fromTs = s.startMs
 	default:
@@ -151,20 +226,25 @@ func (r ring) usage(s *series, windowMs, freshMs int64) (sample.Usage, bool) {
 	u.WindowMs = u.TimestampMs - fromTs
 	// Within a run the counter never goes down: push starts a new run when
 	// it does.
-	u.CPUNanoCores = nanoCores(r.cpu[h]-fromCPU, u.WindowMs)
+	u.CPUNanoCores = nanoCores(s.last.CPUNanos-fromCPU, u.WindowMs)
 	return u, true
 }
 
 // history appends the series' points to dst, oldest first.
-func (r ring) history(s *series, dst []sample.Point) []sample.Point {
-	i := s.head - s.count + 1
-	if i < 0 {
-		i += int32(len(r.ts))
+func (s *series) history(a *arena, dst []sample.Point) []sample.Point {
+	n := int(s.count)
+	if n == 0 {
+		return dst
 	}
-	for range s.count {
-		dst = append(dst, sample.Point{TimestampMs: r.tsAt(i), CPUNanos: r.cpu[i], MemoryBytes: r.mem[i]})
-		if i++; i == int32(len(r.ts)) {
-			i = 0
+	dst = slices.Grow(dst, n)
+	dst = dst[:len(dst)+n]
+	out := dst[len(dst)-n:]
+	out[n-1] = s.last
+	if n > 1 {
+		r := s.reader(a)
+		for i := n - 2; i >= 0; i-- {
+			r.back()
+			out[i] = r.p
 		}
 	}
 	return dst

@@ -30,16 +30,12 @@ type shard struct {
 	// republishes only the shards whose served set would change.
 	freshUntilMs int64
 
-	node       series
-	nodePoints []uint64
-
-	// Container rings: slot i owns points[3*i*capacity:3*(i+1)*capacity],
-	// its timestamps, then CPU, then memory, so that a write touches one
-	// stretch per series. len(series) slots are in use or free; points is
-	// sized for cap(series).
+	node series
+	// series are the container slots, len(series) of them in use or free.
+	// Every series' points, the node's included, are in the arena.
 	series     []series
-	points     []uint64
 	freeSeries []int32
+	arena      arena
 
 	pods     []podState
 	freePods []int32
@@ -77,12 +73,10 @@ type removedPod struct {
 }
 
 func newShard(name string, cfg *config) *shard {
-	c := cfg.capacity
 	sh := &shard{
-		name:       name,
-		cfg:        cfg,
-		nodePoints: make([]uint64, 3*c),
-		podSlots:   make(map[podKey]int32),
+		name:     name,
+		cfg:      cfg,
+		podSlots: make(map[podKey]int32),
 	}
 	sh.pub.publish(&snapshot{})
 	return sh
@@ -92,21 +86,11 @@ func newShard(name string, cfg *config) *shard {
 // removed node whose shard readers may still reach for a moment.
 func (sh *shard) release() {
 	sh.node = series{}
-	sh.nodePoints = nil
-	sh.series, sh.points, sh.freeSeries = nil, nil, nil
+	sh.series, sh.freeSeries = nil, nil
+	sh.arena = arena{}
 	sh.pods, sh.freePods, sh.podSlots = nil, nil, nil
 	sh.livePods, sh.liveCtrs = 0, 0
 	sh.added, sh.removed = nil, nil
-}
-
-func (sh *shard) nodeRing() ring { return ringAt(sh.nodePoints, 0, sh.cfg.capacity) }
-
-func (sh *shard) ring(slot int32) ring { return ringAt(sh.points, int(slot), sh.cfg.capacity) }
-
-func ringAt(points []uint64, slot, c int) ring {
-	a := 3 * slot * c
-	b, d, e := a+c, a+2*c, a+3*c
-	return ring{points[a:b:b], points[b:d:d], points[d:e:e]}
 }
 
 // write records one scrape and publishes the node's new snapshot. It keeps
@@ -116,9 +100,9 @@ func (sh *shard) write(b *sample.Batch, nowMs int64) {
 	sh.lastWriteMs = nowMs
 	sh.lastNowMs = max(sh.lastNowMs, nowMs)
 	if b.HasNode {
-		sh.nodeRing().push(&sh.node, b.NodePoint, 0, nowMs)
+		sh.node.push(&sh.arena, sh.cfg.capacity, b.NodePoint, 0, nowMs)
 	}
-	// The first batch sizes the arrays exactly; most nodes keep about the
+	// The first batch sizes the slots exactly; most nodes keep about the
 	// same pods, so later growth is rare.
 	if cap(sh.series) < len(b.Containers) {
 		sh.growSeries(len(b.Containers))
@@ -133,7 +117,7 @@ func (sh *shard) write(b *sample.Batch, nowMs int64) {
 		}
 		si := sh.containerSlot(pi, c.Name, b.Containers[i+1:])
 		sh.series[si].seen = sh.gen
-		sh.ring(si).push(&sh.series[si], c.Point, c.StartTimeMs, nowMs)
+		sh.series[si].push(&sh.arena, sh.cfg.capacity, c.Point, c.StartTimeMs, nowMs)
 	}
 	sh.dropUnseen()
 	sh.shrink()
@@ -216,16 +200,12 @@ func (sh *shard) allocSeries(rest []sample.Container) int32 {
 
 // growSeries makes room for slots series in total.
 func (sh *shard) growSeries(slots int) {
-	per := 3 * sh.cfg.capacity
 	// The allocator rounds the array up to a size class or a page: use the
 	// rounding as spare slots rather than leave it idle.
-	points := slices.Grow([]uint64(nil), slots*per)
-	slots = cap(points) / per
-	points = points[:slots*per]
-	copy(points, sh.points)
-	s := make([]series, len(sh.series), slots)
+	s := slices.Grow([]series(nil), slots)
+	s = s[:len(sh.series)]
 	copy(s, sh.series)
-	sh.series, sh.points = s, points
+	sh.series = s
 }
 
 // reclaim frees, in the middle of a write, the series of containers that
@@ -289,15 +269,28 @@ func (sh *shard) keepSeen(p *podState) {
 const (
 	podSlack    = 8
 	seriesSlack = 64
+	chunkSlack  = 4 * blockChunks
 )
 
 // shrink gives back what a spike left behind once the node holds far fewer
 // containers or pods than its arrays and maps have room for: after one odd
 // response, or a hostile kubelet that claimed thousands of containers and
 // went quiet, the node would otherwise hold its peak for as long as it
-// lives. Series slots are repacked (pod slots cannot move: the store's index
-// points at them).
+// lives. Series slots and chunks are repacked (pod slots cannot move: the
+// store's index points at them).
 func (sh *shard) shrink() {
+	if sh.arena.chunks() > 4*sh.arena.used+chunkSlack {
+		var a arena
+		sh.arena.moveTo(&a, &sh.node.chain)
+		for pi := range sh.pods {
+			if p := &sh.pods[pi]; p.live {
+				for _, si := range p.containers {
+					sh.arena.moveTo(&a, &sh.series[si].chain)
+				}
+			}
+		}
+		sh.arena = a
+	}
 	if sh.podSlotsPeak > 4*sh.livePods+seriesSlack {
 		slots := make(map[podKey]int32, sh.livePods)
 		for k, pi := range sh.podSlots {
@@ -308,23 +301,18 @@ func (sh *shard) shrink() {
 	if cap(sh.series) <= 4*sh.liveCtrs+seriesSlack {
 		return
 	}
-	per := 3 * sh.cfg.capacity
-	points := slices.Grow([]uint64(nil), (sh.liveCtrs+seriesSlack/4)*per)
-	points = points[:cap(points)/per*per]
-	series := make([]series, 0, len(points)/per)
+	series := slices.Grow([]series(nil), sh.liveCtrs+seriesSlack/4)
 	for pi := range sh.pods {
 		p := &sh.pods[pi]
 		if !p.live {
 			continue
 		}
 		for k, si := range p.containers {
-			to := len(series)
 			series = append(series, sh.series[si])
-			copy(points[to*per:(to+1)*per], sh.points[int(si)*per:(int(si)+1)*per])
-			p.containers[k] = int32(to)
+			p.containers[k] = int32(len(series) - 1)
 		}
 	}
-	sh.series, sh.points, sh.freeSeries = series, points, nil
+	sh.series, sh.freeSeries = series, nil
 }
 
 func (sh *shard) removePod(pi int32) {
@@ -345,8 +333,8 @@ func (sh *shard) removePod(pi int32) {
 }
 
 func (sh *shard) freeSeriesSlot(si int32) {
-	// Clearing drops the reference to the name and resets the ring.
-	sh.series[si] = series{}
+	// Clearing drops the reference to the name and frees the points.
+	sh.series[si].drop(&sh.arena)
 	sh.freeSeries = append(sh.freeSeries, si)
 	sh.liveCtrs--
 }
@@ -363,7 +351,7 @@ func (sh *shard) publish(nowMs int64) {
 	freshUntil := int64(math.MaxInt64)
 	var points int64
 
-	snap.node, snap.nodeOK = sh.nodeRing().usage(&sh.node, cfg.cpuWindow, cfg.maxAge)
+	snap.node, snap.nodeOK = sh.node.usage(&sh.arena, cfg.cpuWindow, cfg.maxAge)
 	if snap.nodeOK && !sh.fresh(&sh.node, nowMs) {
 		snap.node, snap.nodeOK = sample.Usage{}, false
 	}
@@ -403,7 +391,7 @@ func (sh *shard) publish(nowMs int64) {
 			if !ok {
 				continue
 			}
-			u, servable := sh.ring(si).usage(s, cfg.cpuWindow, cfg.maxAge)
+			u, servable := s.usage(&sh.arena, cfg.cpuWindow, cfg.maxAge)
 			if !servable {
 				ok, sp.gap = false, GapNoRate
 				continue
@@ -441,7 +429,7 @@ func (sh *shard) publish(nowMs int64) {
 // (the decoder owns them).
 func (sh *shard) bytes() int64 {
 	n := sizeofShard +
-		int64(cap(sh.nodePoints)+cap(sh.points))*8 +
+		sh.arena.bytes() +
 		int64(cap(sh.series))*sizeofSeries +
 		int64(cap(sh.freeSeries)+cap(sh.freePods)+cap(sh.added))*4 +
 		int64(cap(sh.removed))*sizeofRemovedPod +

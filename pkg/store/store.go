@@ -8,7 +8,8 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
-// MaxCapacity keeps a typo in a flag from reserving gigabytes per node.
+// MaxCapacity keeps a typo in a flag from reserving gigabytes per node, and
+// a series' point counts in 16 bits.
 const MaxCapacity = 1 << 14
 
 // Config sets a Store's fixed parameters.
@@ -320,7 +321,7 @@ func (s *Store) NodeHistory(node string, dst []sample.Point) ([]sample.Point, bo
 	if sh.dead {
 		return dst, false
 	}
-	return sh.nodeRing().history(&sh.node, dst), true
+	return sh.node.history(&sh.arena, dst), true
 }
 
 // ContainerHistory appends the container's points to dst, oldest first,
@@ -345,7 +346,7 @@ func (s *Store) ContainerHistory(namespace, pod, container string, dst []sample.
 	}
 	for _, si := range p.containers {
 		if sh.series[si].name == container {
-			return sh.ring(si).history(&sh.series[si], dst), true
+			return sh.series[si].history(&sh.arena, dst), true
 		}
 	}
 	return dst, false

@@ -116,16 +116,18 @@ func (wl workload) summary() *body {
 
 // heapBound is the most the decoder and the store may hold for one node
 // under limits, with rings of capacity points:
-//   - per container, its rings (3 × capacity × 8 bytes) and about 1 KiB of
-//     bookkeeping: the store's series, snapshot usages (two snapshots) and
-//     pod slots, the decoder's entry, index and batch, the intern table's
-//     entries;
+//   - per container, its points and series at their worst, whatever the
+//     kubelet sends (store.MaxSeriesBytes: 35.6 bytes a point at 60 points,
+//     where the flat rings took 24), and about 1 KiB of bookkeeping:
+//     snapshot usages (two snapshots) and pod slots, the decoder's entry,
+//     index and batch, the intern table's entries;
 //   - per container, three names of at most MaxNameLength bytes, twice: a
 //     churning kubelet's previous names stay in the intern table until the
 //     decoder compacts it;
-//   - 1 MiB for the decoder's and store's scratch and the maps' spare room.
+//   - 1 MiB for the decoder's and store's scratch, the maps' spare room and
+//     the store's arena rounding up to 1 KiB blocks.
 func heapBound(l decode.Limits, capacity int) int64 {
-	perContainer := int64(3*capacity*8) + 1024 + 2*3*int64(l.MaxNameLength)
+	perContainer := store.MaxSeriesBytes(capacity) + 1024 + 2*3*int64(l.MaxNameLength)
 	return int64(l.MaxContainers)*perContainer + 1<<20
 }
 
