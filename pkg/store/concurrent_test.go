@@ -31,10 +31,16 @@ func TestConcurrent(t *testing.T) {
 	// current is each writer's round, so readers ask mostly for live pods.
 	var current [nodes]atomic.Int64
 	var writers, others sync.WaitGroup
+	var served atomic.Int64
+	began := time.Now()
 	for n := range nodes {
 		writers.Go(func() {
 			var b sample.Batch
-			for r := range rounds {
+			// At least rounds writes, and on a busy machine more, until the
+			// readers have been served often enough to have checked
+			// something: the writers can otherwise finish before a reader
+			// is scheduled.
+			for r := 0; r < rounds || (served.Load() < 100 && time.Since(began) < 20*time.Second); r++ {
 				ts := t0 + int64(r)*res
 				b.Reset()
 				b.Node = fmt.Sprintf("n%d", n)
@@ -62,7 +68,6 @@ func TestConcurrent(t *testing.T) {
 			}
 		})
 	}
-	var served atomic.Int64
 	for g := range 4 {
 		others.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 1))
