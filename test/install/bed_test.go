@@ -486,7 +486,8 @@ func testSummaryEndpoint(t *testing.T, b *bed.Bed, k *kubectlRunner, binary stri
 
 // testHelmInstall installs and uninstalls the chart with helm itself, as a
 // second release beside the applied manifests (so without the APIService,
-// which only one install can own), and checks the NOTES it prints.
+// which only one install can own), and checks the NOTES it prints, then
+// those of a DaemonSet install (a server-side dry run).
 func testHelmInstall(t *testing.T, b *bed.Bed, k *kubectlRunner) {
 	const release, ns = "second", "ringmetrics-helm"
 	env := []string{"KUBECONFIG=" + b.Cluster.AdminKubeconfig}
@@ -507,5 +508,18 @@ func testHelmInstall(t *testing.T, b *bed.Bed, k *kubectlRunner) {
 	}
 	if out, _, err := k.Run("get", role); err == nil {
 		t.Errorf("%s still exists after helm uninstall: %s", role, out)
+	}
+
+	// A DaemonSet install's NOTES say where its pods go and how to check.
+	out, err = helmEnv(t, env, "install", release, chartPath, "--namespace", ns, "--set", "kind=DaemonSet",
+		"--set", "apiService.create=false", "--dry-run=server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"It runs as a DaemonSet", "matching kubernetes.io/os=linux,node-role.kubernetes.io/control-plane=",
+		"kubectl get pods -n " + ns + " -l app.kubernetes.io/instance=" + release, "daemonSet.nodeSelector=null"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("helm install --set kind=DaemonSet output lacks %q:\n%s", want, out)
+		}
 	}
 }
