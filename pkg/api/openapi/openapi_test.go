@@ -7,7 +7,7 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
-// TestDefinitionsComplete checks that the metrics types are defined and that
+// TestDefinitionsComplete checks that the metrics and usage types are defined and that
 // every definition's dependencies are defined too, so that the served
 // documents hold no dangling references.
 func TestDefinitionsComplete(t *testing.T) {
@@ -18,6 +18,11 @@ func TestDefinitionsComplete(t *testing.T) {
 		"io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics",
 		"io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetricsList",
 		"io.k8s.metrics.pkg.apis.metrics.v1beta1.ContainerMetrics",
+		"dev.ringmetrics.usage.v1alpha1.NodeUsage",
+		"dev.ringmetrics.usage.v1alpha1.NodeUsageList",
+		"dev.ringmetrics.usage.v1alpha1.PodUsage",
+		"dev.ringmetrics.usage.v1alpha1.PodUsageList",
+		"dev.ringmetrics.usage.v1alpha1.ContainerUsage",
 		"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
 		"io.k8s.apimachinery.pkg.apis.meta.v1.Status",
 		"io.k8s.apimachinery.pkg.api.resource.Quantity",

@@ -1,0 +1,124 @@
+package usage
+
+import (
+	"math"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ringmetrics/ringmetrics/pkg/sample"
+	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
+)
+
+// cpuQuantity is nanocores as the metrics API serves them: DecimalSI,
+// scale -9 ("120m" when exact, "123456789n" otherwise).
+func cpuQuantity(nanoCores uint64) resource.Quantity {
+	return quantity(nanoCores, resource.Nano, resource.DecimalSI)
+}
+
+// memoryQuantity is bytes, BinarySI ("50Mi" when exact).
+func memoryQuantity(bytes uint64) resource.Quantity {
+	return quantity(bytes, 0, resource.BinarySI)
+}
+
+// quantity returns v·10^scale; a v too large for an int64 loses digits of
+// precision until it fits.
+func quantity(v uint64, scale resource.Scale, format resource.Format) resource.Quantity {
+	for v > math.MaxInt64 {
+		v /= 10
+		scale++
+	}
+	var q resource.Quantity
+	q.SetScaled(int64(v), scale)
+	q.Format = format
+	return q
+}
+
+func msTime(ms int64) metav1.Time { return metav1.Time{Time: time.UnixMilli(ms)} }
+
+func msDuration(ms int64) metav1.Duration {
+	return metav1.Duration{Duration: time.Duration(ms) * time.Millisecond}
+}
+
+func apiSummary(s summary) v1alpha1.Summary {
+	return v1alpha1.Summary{
+		Timestamp: msTime(s.timestampMs),
+		Window:    msDuration(s.windowMs),
+		Points:    int32(min(s.points, math.MaxInt32)),
+		Restarts:  int32(min(s.restarts, math.MaxInt32)),
+		CPU:       apiCPU(s.cpu),
+		Memory:    apiMemory(s.mem),
+	}
+}
+
+func apiCPU(c cpuSummary) v1alpha1.CPUStats {
+	return v1alpha1.CPUStats{
+		Avg: cpuQuantity(c.avg),
+		P50: cpuQuantity(c.p50),
+		P90: cpuQuantity(c.p90),
+		P95: cpuQuantity(c.p95),
+		Max: cpuQuantity(c.max),
+	}
+}
+
+func apiMemory(m memSummary) v1alpha1.MemoryStats {
+	return v1alpha1.MemoryStats{
+		Avg: memoryQuantity(m.avg),
+		P95: memoryQuantity(m.p95),
+		Max: memoryQuantity(m.max),
+	}
+}
+
+// apiSamples converts the window's points; CPU is the rate since the
+// previous point, absent for the first and after a restart.
+func apiSamples(points []sample.Point) []v1alpha1.Sample {
+	out := make([]v1alpha1.Sample, len(points))
+	for i, p := range points {
+		out[i] = v1alpha1.Sample{Timestamp: msTime(p.TimestampMs), Memory: memoryQuantity(p.MemoryBytes)}
+		if r, ok := rate(points, i); ok {
+			q := cpuQuantity(r)
+			out[i].CPU = &q
+		}
+	}
+	return out
+}
+
+func apiRecommendation(r recommendation) corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewMilliQuantity(r.cpuMilli, resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(r.memBytes, resource.BinarySI),
+	}
+}
+
+// ratios compares usage to the requests in requests (nil when none).
+func ratios(cpu cpuSummary, mem memSummary, requests corev1.ResourceList) v1alpha1.Ratios {
+	var r v1alpha1.Ratios
+	if q, ok := requests[corev1.ResourceCPU]; ok && q.Sign() > 0 {
+		reqNano := nanoOf(q)
+		r.CPUP95 = percentPtr(cpu.p95, reqNano)
+		r.CPUMax = percentPtr(cpu.max, reqNano)
+	}
+	if q, ok := requests[corev1.ResourceMemory]; ok && q.Sign() > 0 {
+		r.MemoryMax = percentPtr(mem.max, uint64(q.Value()))
+	}
+	return r
+}
+
+// nanoOf is a positive CPU quantity in nanocores, rounded up; beyond
+// what an int64 of nanocores holds (9 billion cores) it saturates.
+func nanoOf(q resource.Quantity) uint64 {
+	if q.Value() >= math.MaxInt64/1_000_000_000 {
+		return math.MaxInt64
+	}
+	return uint64(q.ScaledValue(resource.Nano))
+}
+
+func percentPtr(part, whole uint64) *int64 {
+	p, ok := percentOf(part, whole)
+	if !ok {
+		return nil
+	}
+	return &p
+}
