@@ -22,12 +22,14 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/api"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
+	"github.com/ringmetrics/ringmetrics/pkg/usage"
 )
 
 // The store is both ends of the pipeline: written by scrapers, read by the API.
 var (
-	_ scraper.Writer    = (*store.Store)(nil)
-	_ api.MetricsReader = (*store.Store)(nil)
+	_ scraper.Writer      = (*store.Store)(nil)
+	_ api.MetricsReader   = (*store.Store)(nil)
+	_ usage.HistoryReader = (*store.Store)(nil)
 )
 
 // Server is a running ringmetrics: informers, scrape loops, store and API.
@@ -37,6 +39,7 @@ type Server struct {
 	store      *store.Store
 	nodes      informers.SharedInformerFactory
 	pods       metadatainformer.SharedInformerFactory
+	podSpecs   informers.SharedInformerFactory
 	gaps       *gapWatch
 	clock      clock.WithTicker
 	resolution time.Duration
@@ -69,6 +72,13 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	nodes, pods := nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}
+	// usage.ringmetrics.dev serves each container's requests and limits,
+	// which pod metadata lacks: a second, typed pod informer whose
+	// transform keeps only those (a few hundred bytes a pod).
+	podSpecFactory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
+		informers.WithTransform(usage.TrimPod))
+	podSpecInformer := podSpecFactory.Core().V1().Pods().Informer()
 
 	st, err := store.New(store.Config{
 		Capacity:    c.capacity,
@@ -78,7 +88,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: c.Clock, resolution: c.Resolution,
+	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, podSpecs: podSpecFactory, clock: c.Clock, resolution: c.Resolution,
 		gaps: newGapWatch(st, pods, c.Resolution)}
 	var nodeHandler cache.ResourceEventHandlerRegistration
 	scrapeMetrics := scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
@@ -114,7 +124,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	apiConfig := api.Config{Reader: st, Nodes: nodes, Pods: pods, Clock: c.Clock, Versions: c.Versions, Metrics: apiMetrics}
 	fastList := api.NewFastList(apiConfig)
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
-		return c.baseChain(fastList.Wrap(h), conf)
+		return c.baseChain(usage.WithQuery(fastList.Wrap(h)), conf)
 	}
 	s.generic, err = c.apiserver.New("ringmetrics", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -122,6 +132,10 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	if err := api.Install(s.generic, apiConfig); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
+	}
+	if err := usage.Install(s.generic, usage.Config{Reader: st, Nodes: nodes, Pods: usage.IndexerPodLister{Indexer: podSpecInformer.GetIndexer()},
+		Clock: c.Clock, HasSynced: podSpecInformer.HasSynced}); err != nil {
+		return nil, err
 	}
 	// Behind the handler chain, so authentication and authorization apply.
 	s.generic.Handler.NonGoRestfulMux.Handle(DiagnosticsPath, scrapeDiagnostics(s.scraper.Failures, s.scraper.NodeCount))
@@ -149,6 +163,7 @@ func (s *Server) start(hook genericapiserver.PostStartHookContext) error {
 	ctx := hook.Context
 	s.nodes.Start(ctx.Done())
 	s.pods.Start(ctx.Done())
+	s.podSpecs.Start(ctx.Done())
 	go s.scraper.Run(ctx)
 	go s.expireLoop(ctx)
 	return nil

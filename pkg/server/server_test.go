@@ -30,6 +30,7 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/decode"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/server"
+	"github.com/ringmetrics/ringmetrics/pkg/usage"
 )
 
 const (
@@ -113,8 +114,8 @@ func newTestServer(t *testing.T) *testServer {
 	apiserver.LoopbackClientConfig = &rest.Config{}
 	apiserver.ExternalAddress = "127.0.0.1:443"
 	apiserver.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
-	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
-	apiserver.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
+	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
+	apiserver.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
 
 	podScheme := metadatafake.NewTestScheme()
 	if err := metav1.AddMetaToScheme(podScheme); err != nil {

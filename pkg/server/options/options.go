@@ -27,6 +27,7 @@ import (
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/server"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
+	"github.com/ringmetrics/ringmetrics/pkg/usage"
 )
 
 // Options are every flag of the ringmetrics command.
@@ -195,10 +196,10 @@ func (o *Options) Config() (*server.Config, error) {
 	o.InFlight.ApplyTo(apiserver)
 	apiserver.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
 	infoVersion := strings.SplitN(version.Get().GitVersion, "-", 2)[0]
-	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
+	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
 	apiserver.OpenAPIConfig.Info.Title = "ringmetrics"
 	apiserver.OpenAPIConfig.Info.Version = infoVersion
-	apiserver.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme))
+	apiserver.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
 	apiserver.OpenAPIV3Config.Info.Title = "ringmetrics"
 	apiserver.OpenAPIV3Config.Info.Version = infoVersion
 
