@@ -76,7 +76,7 @@ func apiMemory(m memSummary) v1alpha1.MemoryStats {
 func apiSamples(points []sample.Point) []v1alpha1.Sample {
 	out := make([]v1alpha1.Sample, len(points))
 	for i, p := range points {
-		out[i] = v1alpha1.Sample{Timestamp: msTime(p.TimestampMs), Memory: memoryQuantity(p.MemoryBytes)}
+		out[i] = v1alpha1.Sample{Timestamp: metav1.NewMicroTime(time.UnixMilli(p.TimestampMs)), Memory: memoryQuantity(p.MemoryBytes)}
 		if r, ok := rate(points, i); ok {
 			q := cpuQuantity(r)
 			out[i].CPU = &q

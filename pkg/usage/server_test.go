@@ -413,7 +413,7 @@ func TestServer(t *testing.T) {
 		mustGet(t, client, base+group+"/namespaces/x/podusages/db-0?samples=true", &got)
 		s := got.Containers[0].Samples
 		if len(s) != 4 || s[0].CPU != nil || s[1].CPU.Cmp(q("200m")) != 0 || s[2].CPU != nil || s[3].CPU.Cmp(q("200m")) != 0 ||
-			s[2].Memory.Cmp(q("50Mi")) != 0 || !s[3].Timestamp.Equal(&metav1.Time{Time: time.UnixMilli(t0 + 30_000)}) {
+			s[2].Memory.Cmp(q("50Mi")) != 0 || !s[3].Timestamp.Time.Equal(time.UnixMilli(t0+30_000)) {
 			t.Errorf("db-0 samples: %+v", s)
 		}
 		var nodes v1alpha1.NodeUsageList

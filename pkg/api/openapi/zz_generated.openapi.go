@@ -450,7 +450,7 @@ func schema_ringmetrics_pkg_usage_v1alpha1_PodUsage(ref common.ReferenceCallback
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Containers are the pod's containers that have usage in the window (two points of one run), sorted by name.",
+							Description: "Containers are the pod's containers that have usage in the window (two points of one run), in the order of the pod's spec, its sidecars (restartable init containers) last.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -563,8 +563,8 @@ func schema_ringmetrics_pkg_usage_v1alpha1_Sample(ref common.ReferenceCallback) 
 				Properties: map[string]spec.Schema{
 					"timestamp": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Timestamp is when the kubelet took the reading.",
-							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+							Description: "Timestamp is when the kubelet took the reading, to the microsecond (kubelets report milliseconds): the rates between samples are taken over these times.",
+							Ref:         ref(v1.MicroTime{}.OpenAPIModelName()),
 						},
 					},
 					"cpu": {
@@ -584,7 +584,7 @@ func schema_ringmetrics_pkg_usage_v1alpha1_Sample(ref common.ReferenceCallback) 
 			},
 		},
 		Dependencies: []string{
-			resource.Quantity{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			resource.Quantity{}.OpenAPIModelName(), v1.MicroTime{}.OpenAPIModelName()},
 	}
 }
 

@@ -186,8 +186,10 @@ type Total struct {
 
 // Sample is one point of a series.
 type Sample struct {
-	// Timestamp is when the kubelet took the reading.
-	Timestamp metav1.Time `json:"timestamp"`
+	// Timestamp is when the kubelet took the reading, to the microsecond
+	// (kubelets report milliseconds): the rates between samples are taken
+	// over these times.
+	Timestamp metav1.MicroTime `json:"timestamp"`
 	// CPU is the rate, in cores, since the previous sample; absent for the
 	// first sample of the window and after a restart.
 	// +optional
