@@ -101,7 +101,7 @@ func TestRenderedDefault(t *testing.T) {
 	objs := decodeObjects(t, render(t, defaultVariant))
 	want := map[string]int{
 		"ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2, "RoleBinding": 1,
-		"Service": 1, "Deployment": 1, "APIService": 2,
+		"Service": 1, "Deployment": 1, "APIService": 3,
 	}
 	if got := kinds(objs); !maps.Equal(got, want) {
 		t.Errorf("rendered kinds = %v, want %v", got, want)
@@ -135,6 +135,8 @@ func TestRenderedDefault(t *testing.T) {
 	wantReader := []rule{
 		{"metrics.k8s.io", "nodes", "get"}, {"metrics.k8s.io", "nodes", "list"}, {"metrics.k8s.io", "nodes", "watch"},
 		{"metrics.k8s.io", "pods", "get"}, {"metrics.k8s.io", "pods", "list"}, {"metrics.k8s.io", "pods", "watch"},
+		{"usage.ringmetrics.dev", "nodeusages", "get"}, {"usage.ringmetrics.dev", "nodeusages", "list"},
+		{"usage.ringmetrics.dev", "podusages", "get"}, {"usage.ringmetrics.dev", "podusages", "list"},
 	}
 	if got := flattenRules(reader.Rules); !slices.Equal(got, wantReader) {
 		t.Errorf("aggregated reader grants %v, want %v", got, wantReader)
@@ -174,6 +176,7 @@ func TestRenderedDefault(t *testing.T) {
 			t.Errorf("default APIService %s: insecureSkipTLSVerify = false, want true (the server's certificate is self-signed)", version)
 		}
 	}
+	checkUsageAPIService(t, objs, svc)
 	// kubectl 1.37 reads the version discovery sorts first.
 	v1, _, _ := unstructured.NestedInt64(find(t, objs, "APIService", "v1.metrics.k8s.io").Object, "spec", "versionPriority")
 	v1beta1, _, _ := unstructured.NestedInt64(find(t, objs, "APIService", "v1beta1.metrics.k8s.io").Object, "spec", "versionPriority")
@@ -189,8 +192,8 @@ func TestRenderedDefault(t *testing.T) {
 // 1.37: one APIService, v1beta1, and a server told to serve nothing else.
 func TestRenderedV1beta1Only(t *testing.T) {
 	objs := decodeObjects(t, render(t, variant{name: "v1beta1-only", args: []string{"--set", "apiService.v1=false"}}))
-	if got := kinds(objs)["APIService"]; got != 1 {
-		t.Fatalf("%d APIServices, want v1beta1 only", got)
+	if got := kinds(objs)["APIService"]; got != 2 {
+		t.Fatalf("%d APIServices, want v1beta1 and the usage group's only", got)
 	}
 	svc := typed[corev1.Service](t, find(t, objs, "Service", releaseName))
 	checkAPIService(t, find(t, objs, "APIService", "v1beta1.metrics.k8s.io"), svc, "v1beta1")
@@ -310,6 +313,21 @@ func checkService(t *testing.T, svc *corev1.Service, podLabels map[string]string
 	}
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].TargetPort != intstr.FromString("https") {
 		t.Errorf("Service ports = %+v, want one named https targeting the container port https", svc.Spec.Ports)
+	}
+}
+
+// checkUsageAPIService checks v1alpha1.usage.ringmetrics.dev, which every
+// install registers beside metrics.k8s.io, pointing at the same Service.
+func checkUsageAPIService(t *testing.T, objs []*unstructured.Unstructured, svc *corev1.Service) {
+	t.Helper()
+	api := find(t, objs, "APIService", "v1alpha1.usage.ringmetrics.dev")
+	spec, _, _ := unstructured.NestedMap(api.Object, "spec")
+	service, _ := spec["service"].(map[string]any)
+	if spec["group"] != "usage.ringmetrics.dev" || spec["version"] != "v1alpha1" {
+		t.Errorf("APIService %s serves %v/%v, want usage.ringmetrics.dev/v1alpha1", api.GetName(), spec["group"], spec["version"])
+	}
+	if service["name"] != svc.Name || service["namespace"] != svc.Namespace || toInt(service["port"]) != int64(svc.Spec.Ports[0].Port) {
+		t.Errorf("APIService %s points at %v, want Service %s/%s port %d", api.GetName(), service, svc.Namespace, svc.Name, svc.Spec.Ports[0].Port)
 	}
 }
 

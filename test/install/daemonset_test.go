@@ -32,13 +32,13 @@ func renderDaemonSet(t *testing.T, v variant) ([]*unstructured.Unstructured, *ap
 // node, on the host network with the kubelet's port left alone, hardened and
 // probed as the Deployment's pods are, rolled out one node at a time, no
 // PodDisruptionBudget; and every other object the default install's, so the
-// RBAC, the Service and both APIServices are unchanged.
+// RBAC, the Service and the APIServices are unchanged.
 func TestRenderedDaemonSet(t *testing.T) {
 	def := decodeObjects(t, render(t, defaultVariant))
 	objs, ds := renderDaemonSet(t, daemonSetVariant)
 	want := map[string]int{
 		"ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2, "RoleBinding": 1,
-		"Service": 1, "DaemonSet": 1, "APIService": 2,
+		"Service": 1, "DaemonSet": 1, "APIService": 3,
 	}
 	if got := kinds(objs); !maps.Equal(got, want) {
 		t.Errorf("rendered kinds = %v, want %v (no Deployment, no PodDisruptionBudget)", got, want)
@@ -116,6 +116,7 @@ func TestRenderedDaemonSet(t *testing.T) {
 	for _, version := range []string{"v1", "v1beta1"} {
 		checkAPIService(t, find(t, objs, "APIService", version+".metrics.k8s.io"), svc, version)
 	}
+	checkUsageAPIService(t, objs, svc)
 }
 
 // TestRenderedDaemonSetOverrides checks the DaemonSet's defaults give way to
@@ -149,8 +150,8 @@ func TestRenderedDaemonSetOverrides(t *testing.T) {
 	})
 	t.Run("v1beta1 only", func(t *testing.T) {
 		objs, pod := ds(t, "--set", "apiService.v1=false")
-		if got := kinds(objs)["APIService"]; got != 1 {
-			t.Errorf("%d APIServices, want v1beta1 only", got)
+		if got := kinds(objs)["APIService"]; got != 2 {
+			t.Errorf("%d APIServices, want v1beta1 and the usage group's only", got)
 		}
 		find(t, objs, "APIService", "v1beta1.metrics.k8s.io")
 		if !slices.Contains(pod.Containers[0].Args, "--serve-v1=false") {
