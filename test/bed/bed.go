@@ -132,10 +132,11 @@ func (b *Bed) StartMetricsServer(ctx context.Context, extra ...string) (*Server,
 	return b.StartMetricsServerAt(ctx, 10*time.Second, extra...)
 }
 
-// Use registers s for each metrics.k8s.io version it serves (and no other)
-// and waits until the aggregator reports them all Available.
+// Use registers s for each metrics.k8s.io version it serves (and no other),
+// and for the usage group when it serves it, and waits until the aggregator
+// reports them all Available.
 func (b *Bed) Use(ctx context.Context, s *Server) error {
-	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port, Versions: s.APIVersions}); err != nil {
+	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port, Versions: s.APIVersions, Usage: s.Usage}); err != nil {
 		return err
 	}
 	return WaitAvailable(ctx, b.Dynamic, 60*time.Second)

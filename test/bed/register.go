@@ -40,7 +40,19 @@ type Registration struct {
 	// Versions of metrics.k8s.io to register, preferred first; empty means
 	// v1beta1 alone. A known version not listed is unregistered.
 	Versions []string
+	// Usage registers v1alpha1.usage.ringmetrics.dev, ringmetrics' usage
+	// history group, at the same Service; false unregisters it, so that no
+	// APIService is left pointing where nothing serves it.
+	Usage bool
 }
+
+// The usage history group ringmetrics serves beside metrics.k8s.io, as the
+// chart registers it.
+const (
+	usageGroup      = "usage.ringmetrics.dev"
+	usageVersion    = "v1alpha1"
+	usageAPIService = usageVersion + "." + usageGroup
+)
 
 // versionPriorities are the chart's: v1 sorts first in discovery.
 var versionPriorities = map[string]int64{"v1": 200, "v1beta1": 100}
@@ -96,9 +108,9 @@ func ApplyRBAC(ctx context.Context, client kubernetes.Interface) error {
 	return nil
 }
 
-// Register points the metrics.k8s.io APIServices at a server on localhost:Port through
-// an ExternalName Service (aggregator routing cannot reach loopback; see
-// shared/TESTBED-NOTES.md). Re-registering moves the APIService to the new
+// Register points the metrics.k8s.io APIServices (and, with Usage, the usage
+// group's) at a server on localhost:Port through an ExternalName Service
+// (aggregator routing cannot reach loopback; see shared/TESTBED-NOTES.md). Re-registering moves the APIService to the new
 // port, which is how a test swaps metrics-server for ringmetrics.
 func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, r Registration) error {
 	name := r.ServiceName
@@ -142,25 +154,34 @@ func Register(ctx context.Context, client kubernetes.Interface, dyn dynamic.Inte
 		}
 	}
 	for _, version := range versions {
-		if err := registerVersion(ctx, dyn, version, name, r.Port); err != nil {
+		priority, ok := versionPriorities[version]
+		if !ok {
+			return fmt.Errorf("no metrics.k8s.io version %q", version)
+		}
+		if err := registerAPIService(ctx, dyn, "metrics.k8s.io", version, priority, name, r.Port); err != nil {
 			return err
 		}
 	}
-	return nil
+	if !r.Usage {
+		err := dyn.Resource(apiServiceGVR).Delete(ctx, usageAPIService, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("unregistering APIService %s: %w", usageAPIService, err)
+		}
+		return nil
+	}
+	return registerAPIService(ctx, dyn, usageGroup, usageVersion, 100, name, r.Port)
 }
 
-func registerVersion(ctx context.Context, dyn dynamic.Interface, version, service string, port int) error {
-	priority, ok := versionPriorities[version]
-	if !ok {
-		return fmt.Errorf("no metrics.k8s.io version %q", version)
-	}
-	apiServiceName := version + ".metrics.k8s.io"
+// registerAPIService creates or moves the APIService of group and version to
+// the Service.
+func registerAPIService(ctx context.Context, dyn dynamic.Interface, group, version string, priority int64, service string, port int) error {
+	apiServiceName := version + "." + group
 	apiService := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apiregistration.k8s.io/v1",
 		"kind":       "APIService",
 		"metadata":   map[string]any{"name": apiServiceName},
 		"spec": map[string]any{
-			"group":                 "metrics.k8s.io",
+			"group":                 group,
 			"version":               version,
 			"groupPriorityMinimum":  int64(100),
 			"versionPriority":       priority,
@@ -190,8 +211,9 @@ func registerVersion(ctx context.Context, dyn dynamic.Interface, version, servic
 	return nil
 }
 
-// WaitAvailable waits until every metrics.k8s.io APIService reports
-// Available=True, and returns the last condition message on timeout.
+// WaitAvailable waits until every metrics.k8s.io APIService, and the usage
+// group's when registered, reports Available=True, and returns the last
+// condition message on timeout.
 func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
@@ -202,7 +224,7 @@ func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Dura
 		}
 		registered, available := 0, 0
 		for _, obj := range list.Items {
-			if group, _, _ := unstructured.NestedString(obj.Object, "spec", "group"); group != "metrics.k8s.io" {
+			if group, _, _ := unstructured.NestedString(obj.Object, "spec", "group"); group != "metrics.k8s.io" && group != usageGroup {
 				continue
 			}
 			registered++

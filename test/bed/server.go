@@ -21,6 +21,9 @@ type Server struct {
 	// APIVersions are the metrics.k8s.io versions it serves, as its spec
 	// says; Bed.Use registers exactly these.
 	APIVersions []string
+	// Usage says it serves usage.ringmetrics.dev/v1alpha1 (ringmetrics
+	// does); Bed.Use registers that group too.
+	Usage bool
 }
 
 // ServerSpec says how to start one.
@@ -42,6 +45,8 @@ type ServerSpec struct {
 	// APIVersions are the metrics.k8s.io versions the server serves,
 	// preferred first; empty means v1beta1 alone, as metrics-server.
 	APIVersions []string
+	// Usage says the server serves usage.ringmetrics.dev/v1alpha1.
+	Usage bool
 }
 
 // StartServer starts the binary on a loopback port (a free one unless the
@@ -66,7 +71,7 @@ func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Process: p, Host: host, Port: port, APIVersions: spec.APIVersions}
+	s := &Server{Process: p, Host: host, Port: port, APIVersions: spec.APIVersions, Usage: spec.Usage}
 	waitPath := spec.WaitPath
 	if waitPath == "" {
 		waitPath = "/readyz"

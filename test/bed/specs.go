@@ -21,6 +21,7 @@ func (b *Bed) RingmetricsSpec(binary string, resolution time.Duration, extra ...
 		Args:        append(b.RingmetricsArgs(resolution), extra...),
 		LogDir:      b.LogDir,
 		APIVersions: versions,
+		Usage:       true,
 	}
 }
 
