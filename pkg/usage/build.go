@@ -132,41 +132,45 @@ func (b *builder) total(out *v1alpha1.PodUsage) {
 	}
 	out.Timestamp = msTime(t.timestampMs)
 	out.Window = msDuration(t.windowMs)
-	requests := sumIfAll(out.Containers, func(c *v1alpha1.ContainerUsage) corev1.ResourceList { return c.Requests })
+	requests := sumIfAll(out.Containers, func(c *v1alpha1.ContainerUsage) *v1alpha1.Resources { return c.Requests })
 	out.Total = v1alpha1.Total{
 		CPU:            apiCPU(t.cpu),
 		Memory:         apiMemory(t.mem),
 		Requests:       requests,
-		Limits:         sumIfAll(out.Containers, func(c *v1alpha1.ContainerUsage) corev1.ResourceList { return c.Limits }),
+		Limits:         sumIfAll(out.Containers, func(c *v1alpha1.ContainerUsage) *v1alpha1.Resources { return c.Limits }),
 		Recommendation: apiRecommendation(rec),
 		Ratios:         ratios(t.cpu, t.mem, requests),
 	}
 }
 
-// sumIfAll sums the cpu and memory of each container's list, each only
-// when every container's list has it; nil when neither.
-func sumIfAll(containers []v1alpha1.ContainerUsage, list func(*v1alpha1.ContainerUsage) corev1.ResourceList) corev1.ResourceList {
-	var out corev1.ResourceList
-	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-		var sum resource.Quantity
-		all := true
-		for i := range containers {
-			q, ok := list(&containers[i])[name]
-			if !ok {
-				all = false
-				break
-			}
-			sum.Add(q)
+// sumIfAll sums the cpu and memory of each container's resources, each only
+// when every container sets it; nil when neither.
+func sumIfAll(containers []v1alpha1.ContainerUsage, of func(*v1alpha1.ContainerUsage) *v1alpha1.Resources) *v1alpha1.Resources {
+	var cpu, mem resource.Quantity
+	hasCPU, hasMem := true, true
+	for i := range containers {
+		r := of(&containers[i])
+		if r == nil {
+			return nil
 		}
-		if !all {
-			continue
+		if hasCPU = hasCPU && r.CPU != nil; hasCPU {
+			cpu.Add(*r.CPU)
 		}
-		if out == nil {
-			out = make(corev1.ResourceList, 2)
+		if hasMem = hasMem && r.Memory != nil; hasMem {
+			mem.Add(*r.Memory)
 		}
-		out[name] = sum
 	}
-	return out
+	if !hasCPU && !hasMem {
+		return nil
+	}
+	b := &resourcesBlock{cpu: cpu, mem: mem}
+	if hasCPU {
+		b.r.CPU = &b.cpu
+	}
+	if hasMem {
+		b.r.Memory = &b.mem
+	}
+	return &b.r
 }
 
 // The fields a field selector may name, as for any kind that registers no

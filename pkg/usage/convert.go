@@ -4,7 +4,6 @@ import (
 	"math"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -85,22 +84,25 @@ func apiSamples(points []sample.Point) []v1alpha1.Sample {
 	return out
 }
 
-func apiRecommendation(r recommendation) corev1.ResourceList {
-	return corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewMilliQuantity(r.cpuMilli, resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(r.memBytes, resource.BinarySI),
+func apiRecommendation(r recommendation) v1alpha1.Recommendation {
+	return v1alpha1.Recommendation{
+		CPU:    *resource.NewMilliQuantity(r.cpuMilli, resource.DecimalSI),
+		Memory: *resource.NewQuantity(r.memBytes, resource.BinarySI),
 	}
 }
 
-// ratios compares usage to the requests in requests (nil when none).
-func ratios(cpu cpuSummary, mem memSummary, requests corev1.ResourceList) v1alpha1.Ratios {
+// ratios compares usage to requests (nil when none).
+func ratios(cpu cpuSummary, mem memSummary, requests *v1alpha1.Resources) v1alpha1.Ratios {
 	var r v1alpha1.Ratios
-	if q, ok := requests[corev1.ResourceCPU]; ok && q.Sign() > 0 {
-		reqNano := nanoOf(q)
+	if requests == nil {
+		return r
+	}
+	if q := requests.CPU; q != nil && q.Sign() > 0 {
+		reqNano := nanoOf(*q)
 		r.CPUP95 = percentPtr(cpu.p95, reqNano)
 		r.CPUMax = percentPtr(cpu.max, reqNano)
 	}
-	if q, ok := requests[corev1.ResourceMemory]; ok && q.Sign() > 0 {
+	if q := requests.Memory; q != nil && q.Sign() > 0 {
 		r.MemoryMax = percentPtr(mem.max, uint64(q.Value()))
 	}
 	return r

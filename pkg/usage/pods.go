@@ -7,6 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
 // Pod is what the usage API keeps of a running pod: the name, namespace,
@@ -31,28 +33,38 @@ type Container struct {
 	CPULimitMilli, MemoryLimitBytes     int64
 }
 
-// requests and limits return the container's as a ResourceList, nil when
-// it sets neither.
-func (c *Container) requests() corev1.ResourceList {
-	return resourceList(c.CPURequestMilli, c.MemoryRequestBytes)
+// requests and limits return the container's, nil when it sets neither.
+func (c *Container) requests() *v1alpha1.Resources {
+	return newResources(c.CPURequestMilli, c.MemoryRequestBytes)
 }
 
-func (c *Container) limits() corev1.ResourceList {
-	return resourceList(c.CPULimitMilli, c.MemoryLimitBytes)
+func (c *Container) limits() *v1alpha1.Resources {
+	return newResources(c.CPULimitMilli, c.MemoryLimitBytes)
 }
 
-func resourceList(cpuMilli, memBytes int64) corev1.ResourceList {
+// resourcesBlock holds Resources and the quantities it points to in one
+// allocation: a LIST of every pod builds one per container.
+type resourcesBlock struct {
+	r        v1alpha1.Resources
+	cpu, mem resource.Quantity
+}
+
+// newResources returns cpu (millicores) and memory (bytes), each absent when
+// negative; nil when both are.
+func newResources(cpuMilli, memBytes int64) *v1alpha1.Resources {
 	if cpuMilli < 0 && memBytes < 0 {
 		return nil
 	}
-	out := make(corev1.ResourceList, 2)
+	b := &resourcesBlock{}
 	if cpuMilli >= 0 {
-		out[corev1.ResourceCPU] = *resource.NewMilliQuantity(cpuMilli, resource.DecimalSI)
+		b.cpu = *resource.NewMilliQuantity(cpuMilli, resource.DecimalSI)
+		b.r.CPU = &b.cpu
 	}
 	if memBytes >= 0 {
-		out[corev1.ResourceMemory] = *resource.NewQuantity(memBytes, resource.BinarySI)
+		b.mem = *resource.NewQuantity(memBytes, resource.BinarySI)
+		b.r.Memory = &b.mem
 	}
-	return out
+	return &b.r
 }
 
 // TrimPod is the transform of the pod informer this API reads: it turns a

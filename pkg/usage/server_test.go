@@ -249,6 +249,20 @@ func mustGet(t *testing.T, client *http.Client, url string, into any) {
 
 func q(s string) resource.Quantity { return resource.MustParse(s) }
 
+// res is cpu and memory resources, "" for absent.
+func res(cpu, memory string) *v1alpha1.Resources {
+	r := &v1alpha1.Resources{}
+	if cpu != "" {
+		c := q(cpu)
+		r.CPU = &c
+	}
+	if memory != "" {
+		m := q(memory)
+		r.Memory = &m
+	}
+	return r
+}
+
 func pct(v int64) *int64 { return &v }
 
 func TestServer(t *testing.T) {
@@ -263,10 +277,10 @@ func TestServer(t *testing.T) {
 		Usage: v1alpha1.Summary{Timestamp: ts(t0 + 50_000), Window: secs(50), Points: 6,
 			CPU:    v1alpha1.CPUStats{Avg: q("140m"), P50: q("100m"), P90: q("300m"), P95: q("300m"), Max: q("300m")},
 			Memory: v1alpha1.MemoryStats{Avg: q("105Mi"), P95: q("120Mi"), Max: q("120Mi")}},
-		Requests: list("cpu", "100m", "memory", "128Mi"),
-		Limits:   list("memory", "256Mi"),
+		Requests: res("100m", "128Mi"),
+		Limits:   res("", "256Mi"),
 		// 300m × 1.15; 120Mi × 1.15 = 138Mi; both above the floors split in two.
-		Recommendation: list("cpu", "345m", "memory", "138Mi"),
+		Recommendation: v1alpha1.Recommendation{CPU: q("345m"), Memory: q("138Mi")},
 		Ratios:         v1alpha1.Ratios{CPUP95: pct(300), CPUMax: pct(300), MemoryMax: pct(94)},
 	}
 	webLog := v1alpha1.ContainerUsage{
@@ -274,9 +288,9 @@ func TestServer(t *testing.T) {
 		Usage: v1alpha1.Summary{Timestamp: ts(t0 + 50_000), Window: secs(50), Points: 6,
 			CPU:    v1alpha1.CPUStats{Avg: q("10m"), P50: q("10m"), P90: q("10m"), P95: q("10m"), Max: q("10m")},
 			Memory: v1alpha1.MemoryStats{Avg: q("10Mi"), P95: q("10Mi"), Max: q("10Mi")}},
-		Requests: list("cpu", "50m"),
+		Requests: res("50m", ""),
 		// 11.5m and 11.5Mi are below the floors' halves: 12.5m → 13m, 125Mi.
-		Recommendation: list("cpu", "13m", "memory", "125Mi"),
+		Recommendation: v1alpha1.Recommendation{CPU: q("13m"), Memory: q("125Mi")},
 		Ratios:         v1alpha1.Ratios{CPUP95: pct(20), CPUMax: pct(20)},
 	}
 	web := v1alpha1.PodUsage{
@@ -288,8 +302,8 @@ func TestServer(t *testing.T) {
 			CPU:    v1alpha1.CPUStats{Avg: q("150m"), P50: q("110m"), P90: q("310m"), P95: q("310m"), Max: q("310m")},
 			Memory: v1alpha1.MemoryStats{Avg: q("115Mi"), P95: q("130Mi"), Max: q("130Mi")},
 			// Only cpu is requested by both containers; only app has a limit.
-			Requests:       list("cpu", "150m"),
-			Recommendation: list("cpu", "358m", "memory", "263Mi"),
+			Requests:       res("150m", ""),
+			Recommendation: v1alpha1.Recommendation{CPU: q("358m"), Memory: q("263Mi")},
 			Ratios:         v1alpha1.Ratios{CPUP95: pct(207), CPUMax: pct(207)},
 		},
 		Containers: []v1alpha1.ContainerUsage{webApp, webLog},

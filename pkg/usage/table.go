@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,13 +86,13 @@ func podTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
 		table.Rows[i] = metav1.TableRow{
 			Cells: []any{
 				p.Name,
-				cpuCell(t.CPU.P95), cpuCell(t.CPU.Max), requestCell(t.Requests, corev1.ResourceCPU),
-				memoryCell(t.Memory.Max), requestCell(t.Requests, corev1.ResourceMemory),
+				cpuCell(t.CPU.P95), cpuCell(t.CPU.Max), cpuOf(t.Requests),
+				memoryCell(t.Memory.Max), memoryOf(t.Requests),
 				recommendedCell(t.Recommendation), windowCell(p.Window),
 				int64(len(p.Containers)), restarts,
 				cpuCell(t.CPU.Avg), cpuCell(t.CPU.P50), cpuCell(t.CPU.P90),
 				memoryCell(t.Memory.Avg), memoryCell(t.Memory.P95),
-				requestCell(t.Limits, corev1.ResourceCPU), requestCell(t.Limits, corev1.ResourceMemory),
+				cpuOf(t.Limits), memoryOf(t.Limits),
 				percentCell(t.Ratios.CPUP95), percentCell(t.Ratios.MemoryMax),
 			},
 			Object: runtime.RawExtension{Object: p},
@@ -152,22 +151,26 @@ func memoryCell(q resource.Quantity) string {
 }
 
 // recommendedCell prints a recommendation as cpu/memory ("138m/288Mi").
-func recommendedCell(r corev1.ResourceList) string {
-	return requestCell(r, corev1.ResourceCPU) + "/" + requestCell(r, corev1.ResourceMemory)
+func recommendedCell(r v1alpha1.Recommendation) string {
+	return cpuCell(r.CPU) + "/" + memoryCell(r.Memory)
 }
 
 // windowCell prints a window to the second ("14m58s").
 func windowCell(d metav1.Duration) string { return d.Duration.Round(time.Second).String() }
 
-func requestCell(list corev1.ResourceList, name corev1.ResourceName) string {
-	q, ok := list[name]
-	if !ok {
+// cpuOf and memoryOf print a request or limit, <none> when not set.
+func cpuOf(r *v1alpha1.Resources) string {
+	if r == nil || r.CPU == nil {
 		return none
 	}
-	if name == corev1.ResourceCPU {
-		return cpuCell(q)
+	return cpuCell(*r.CPU)
+}
+
+func memoryOf(r *v1alpha1.Resources) string {
+	if r == nil || r.Memory == nil {
+		return none
 	}
-	return memoryCell(q)
+	return memoryCell(*r.Memory)
 }
 
 func percentCell(p *int64) string {

@@ -32,6 +32,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PodUsage{}.OpenAPIModelName():            schema_ringmetrics_pkg_usage_v1alpha1_PodUsage(ref),
 		v1alpha1.PodUsageList{}.OpenAPIModelName():        schema_ringmetrics_pkg_usage_v1alpha1_PodUsageList(ref),
 		v1alpha1.Ratios{}.OpenAPIModelName():              schema_ringmetrics_pkg_usage_v1alpha1_Ratios(ref),
+		v1alpha1.Recommendation{}.OpenAPIModelName():      schema_ringmetrics_pkg_usage_v1alpha1_Recommendation(ref),
+		v1alpha1.Resources{}.OpenAPIModelName():           schema_ringmetrics_pkg_usage_v1alpha1_Resources(ref),
 		v1alpha1.Sample{}.OpenAPIModelName():              schema_ringmetrics_pkg_usage_v1alpha1_Sample(ref),
 		v1alpha1.Summary{}.OpenAPIModelName():             schema_ringmetrics_pkg_usage_v1alpha1_Summary(ref),
 		v1alpha1.Total{}.OpenAPIModelName():               schema_ringmetrics_pkg_usage_v1alpha1_Total(ref),
@@ -173,44 +175,21 @@ func schema_ringmetrics_pkg_usage_v1alpha1_ContainerUsage(ref common.ReferenceCa
 					},
 					"requests": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Requests are the container's resource requests, as the pod spec has them.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Description: "Requests are the container's cpu and memory requests, as the pod spec has them; absent when it requests neither.",
+							Ref:         ref(v1alpha1.Resources{}.OpenAPIModelName()),
 						},
 					},
 					"limits": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Limits are the container's resource limits, as the pod spec has them.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Description: "Limits are the container's cpu and memory limits, as the pod spec has them; absent when it sets neither.",
+							Ref:         ref(v1alpha1.Resources{}.OpenAPIModelName()),
 						},
 					},
 					"recommendation": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Recommendation is the request this usage suggests (cpu and memory), by VPA's target rule: cpu = max(p90 × 1.15, 25m / containers) rounded up to 1m, memory = max(max × 1.15, 250Mi / containers) rounded up to 1Mi, where containers counts the pod's containers served.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Description: "Recommendation is the request this usage suggests, by VPA's target rule: cpu = max(p90 × 1.15, 25m / containers) rounded up to 1m, memory = max(max × 1.15, 250Mi / containers) rounded up to 1Mi, where containers counts the pod's containers served.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.Recommendation{}.OpenAPIModelName()),
 						},
 					},
 					"ratios": {
@@ -243,7 +222,7 @@ func schema_ringmetrics_pkg_usage_v1alpha1_ContainerUsage(ref common.ReferenceCa
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.Ratios{}.OpenAPIModelName(), v1alpha1.Sample{}.OpenAPIModelName(), v1alpha1.Summary{}.OpenAPIModelName(), resource.Quantity{}.OpenAPIModelName()},
+			v1alpha1.Ratios{}.OpenAPIModelName(), v1alpha1.Recommendation{}.OpenAPIModelName(), v1alpha1.Resources{}.OpenAPIModelName(), v1alpha1.Sample{}.OpenAPIModelName(), v1alpha1.Summary{}.OpenAPIModelName()},
 	}
 }
 
@@ -554,6 +533,61 @@ func schema_ringmetrics_pkg_usage_v1alpha1_Ratios(ref common.ReferenceCallback) 
 	}
 }
 
+func schema_ringmetrics_pkg_usage_v1alpha1_Recommendation(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Recommendation is a recommended request of cpu (cores) and memory (bytes).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"cpu": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CPU in cores.",
+							Ref:         ref(resource.Quantity{}.OpenAPIModelName()),
+						},
+					},
+					"memory": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Memory in bytes.",
+							Ref:         ref(resource.Quantity{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"cpu", "memory"},
+			},
+		},
+		Dependencies: []string{
+			resource.Quantity{}.OpenAPIModelName()},
+	}
+}
+
+func schema_ringmetrics_pkg_usage_v1alpha1_Resources(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Resources are amounts of cpu (cores) and memory (bytes), written as a ResourceList is ({\"cpu\": \"250m\", \"memory\": \"256Mi\"}); an amount not set is absent.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"cpu": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CPU in cores.",
+							Ref:         ref(resource.Quantity{}.OpenAPIModelName()),
+						},
+					},
+					"memory": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Memory in bytes.",
+							Ref:         ref(resource.Quantity{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			resource.Quantity{}.OpenAPIModelName()},
+	}
+}
+
 func schema_ringmetrics_pkg_usage_v1alpha1_Sample(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -670,43 +704,20 @@ func schema_ringmetrics_pkg_usage_v1alpha1_Total(ref common.ReferenceCallback) c
 					"requests": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Requests sum the containers' requests.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Ref:         ref(v1alpha1.Resources{}.OpenAPIModelName()),
 						},
 					},
 					"limits": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Limits sum the containers' limits.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Ref:         ref(v1alpha1.Resources{}.OpenAPIModelName()),
 						},
 					},
 					"recommendation": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Recommendation sums the containers' recommendations.",
-							Type:        []string{"object"},
-							AdditionalProperties: &spec.SchemaOrBool{
-								Allows: true,
-								Schema: &spec.Schema{
-									SchemaProps: spec.SchemaProps{
-										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
-									},
-								},
-							},
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.Recommendation{}.OpenAPIModelName()),
 						},
 					},
 					"ratios": {
@@ -721,7 +732,7 @@ func schema_ringmetrics_pkg_usage_v1alpha1_Total(ref common.ReferenceCallback) c
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.CPUStats{}.OpenAPIModelName(), v1alpha1.MemoryStats{}.OpenAPIModelName(), v1alpha1.Ratios{}.OpenAPIModelName(), resource.Quantity{}.OpenAPIModelName()},
+			v1alpha1.CPUStats{}.OpenAPIModelName(), v1alpha1.MemoryStats{}.OpenAPIModelName(), v1alpha1.Ratios{}.OpenAPIModelName(), v1alpha1.Recommendation{}.OpenAPIModelName(), v1alpha1.Resources{}.OpenAPIModelName()},
 	}
 }
 

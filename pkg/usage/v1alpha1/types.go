@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -80,18 +79,19 @@ type ContainerUsage struct {
 	Name string `json:"name"`
 	// Usage is the container's summary over the window.
 	Usage Summary `json:"usage"`
-	// Requests are the container's resource requests, as the pod spec has
-	// them.
+	// Requests are the container's cpu and memory requests, as the pod spec
+	// has them; absent when it requests neither.
 	// +optional
-	Requests corev1.ResourceList `json:"requests,omitempty"`
-	// Limits are the container's resource limits, as the pod spec has them.
+	Requests *Resources `json:"requests,omitempty"`
+	// Limits are the container's cpu and memory limits, as the pod spec has
+	// them; absent when it sets neither.
 	// +optional
-	Limits corev1.ResourceList `json:"limits,omitempty"`
-	// Recommendation is the request this usage suggests (cpu and memory),
-	// by VPA's target rule: cpu = max(p90 × 1.15, 25m / containers) rounded
-	// up to 1m, memory = max(max × 1.15, 250Mi / containers) rounded up to
-	// 1Mi, where containers counts the pod's containers served.
-	Recommendation corev1.ResourceList `json:"recommendation"`
+	Limits *Resources `json:"limits,omitempty"`
+	// Recommendation is the request this usage suggests, by VPA's target
+	// rule: cpu = max(p90 × 1.15, 25m / containers) rounded up to 1m,
+	// memory = max(max × 1.15, 250Mi / containers) rounded up to 1Mi, where
+	// containers counts the pod's containers served.
+	Recommendation Recommendation `json:"recommendation"`
 	// Ratios compare the usage to the requests.
 	Ratios Ratios `json:"ratios"`
 	// Samples are the points behind the summary, oldest first; only with
@@ -174,14 +174,35 @@ type Total struct {
 	Memory MemoryStats `json:"memory"`
 	// Requests sum the containers' requests.
 	// +optional
-	Requests corev1.ResourceList `json:"requests,omitempty"`
+	Requests *Resources `json:"requests,omitempty"`
 	// Limits sum the containers' limits.
 	// +optional
-	Limits corev1.ResourceList `json:"limits,omitempty"`
+	Limits *Resources `json:"limits,omitempty"`
 	// Recommendation sums the containers' recommendations.
-	Recommendation corev1.ResourceList `json:"recommendation"`
+	Recommendation Recommendation `json:"recommendation"`
 	// Ratios compare the summed usage to the summed requests.
 	Ratios Ratios `json:"ratios"`
+}
+
+// Resources are amounts of cpu (cores) and memory (bytes), written as a
+// ResourceList is ({"cpu": "250m", "memory": "256Mi"}); an amount not set
+// is absent.
+type Resources struct {
+	// CPU in cores.
+	// +optional
+	CPU *resource.Quantity `json:"cpu,omitempty"`
+	// Memory in bytes.
+	// +optional
+	Memory *resource.Quantity `json:"memory,omitempty"`
+}
+
+// Recommendation is a recommended request of cpu (cores) and memory
+// (bytes).
+type Recommendation struct {
+	// CPU in cores.
+	CPU resource.Quantity `json:"cpu"`
+	// Memory in bytes.
+	Memory resource.Quantity `json:"memory"`
 }
 
 // Sample is one point of a series.

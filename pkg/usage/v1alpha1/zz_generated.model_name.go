@@ -51,6 +51,16 @@ func (in Ratios) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Recommendation) OpenAPIModelName() string {
+	return "dev.ringmetrics.usage.v1alpha1.Recommendation"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Resources) OpenAPIModelName() string {
+	return "dev.ringmetrics.usage.v1alpha1.Resources"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Sample) OpenAPIModelName() string {
 	return "dev.ringmetrics.usage.v1alpha1.Sample"
 }
