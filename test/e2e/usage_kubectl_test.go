@@ -108,6 +108,10 @@ func checkKubectlUsage(t *testing.T, kc, pod string) {
 	}
 	if kc == kubectlBinary(t, kubectlVersions[len(kubectlVersions)-1]) {
 		t.Logf("kubectl get podusage -A (the stepped pod and the fleet's):\n%s", table)
+		// The API documents itself through the aggregated OpenAPI.
+		if out := run("explain", "podusage.containers.recommendation"); !strings.Contains(out, "VPA's target rule") {
+			t.Errorf("kubectl explain podusage.containers.recommendation does not state the rule:\n%s", out)
+		}
 	}
 	header := []string{"NAMESPACE", "NAME", "CPU(P95)", "CPU(MAX)", "CPU REQ", "MEM(MAX)", "MEM REQ", "RECOMMENDED", "WINDOW"}
 	if got := slices.Sorted(maps.Keys(rows[0])); !slices.Equal(got, slices.Sorted(slices.Values(header))) {
