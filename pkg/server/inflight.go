@@ -55,8 +55,17 @@ func WithClusterListLimit(next http.Handler, limit int) http.Handler {
 	})
 }
 
-// isClusterList says whether a request lists metrics across the cluster.
+// isClusterList says whether a request lists metrics or usage across the
+// cluster: a LIST of every pod's usage history is the costliest of all.
 func isClusterList(info *apirequest.RequestInfo) bool {
-	return info.IsResourceRequest && info.APIGroup == "metrics.k8s.io" && info.Verb == "list" &&
-		info.Namespace == "" && info.Subresource == "" && (info.Resource == "pods" || info.Resource == "nodes")
+	if !info.IsResourceRequest || info.Verb != "list" || info.Namespace != "" || info.Subresource != "" {
+		return false
+	}
+	switch info.APIGroup {
+	case "metrics.k8s.io":
+		return info.Resource == "pods" || info.Resource == "nodes"
+	case "usage.ringmetrics.dev":
+		return info.Resource == "podusages" || info.Resource == "nodeusages"
+	}
+	return false
 }

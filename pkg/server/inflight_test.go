@@ -19,6 +19,11 @@ func TestIsClusterList(t *testing.T) {
 	get.Verb, get.Name = "get", "n1"
 	core := list("", "pods")
 	core.APIGroup = ""
+	usage := func(ns, resource string) *apirequest.RequestInfo {
+		info := list(ns, resource)
+		info.APIGroup = "usage.ringmetrics.dev"
+		return info
+	}
 	tests := []struct {
 		name string
 		info *apirequest.RequestInfo
@@ -29,6 +34,10 @@ func TestIsClusterList(t *testing.T) {
 		{"pods of one namespace", list("ns", "pods"), false},
 		{"get one node", get, false},
 		{"core pods", core, false},
+		{"podusages of all namespaces", usage("", "podusages"), true},
+		{"nodeusages", usage("", "nodeusages"), true},
+		{"podusages of one namespace", usage("ns", "podusages"), false},
+		{"usage group, metrics resource name", usage("", "pods"), false},
 		{"non-resource", &apirequest.RequestInfo{Verb: "get", Path: "/readyz"}, false},
 	}
 	for _, tt := range tests {

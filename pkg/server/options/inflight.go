@@ -42,7 +42,7 @@ func NewInFlightOptions() *InFlightOptions {
 // AddFlags adds the flags to fs.
 func (o *InFlightOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxRequestsInFlight, "max-requests-inflight", o.MaxRequestsInFlight, "Requests served at once; more get 429 with Retry-After. 0 for no limit.")
-	fs.IntVar(&o.MaxClusterListsInFlight, "max-cluster-list-requests-inflight", o.MaxClusterListsInFlight, "LISTs of all namespaces' PodMetrics or of NodeMetrics served at once, within --max-requests-inflight; more get 429 with Retry-After. 0 for no limit.")
+	fs.IntVar(&o.MaxClusterListsInFlight, "max-cluster-list-requests-inflight", o.MaxClusterListsInFlight, "LISTs of all namespaces' PodMetrics or PodUsage, or of NodeMetrics or NodeUsage, served at once, within --max-requests-inflight; more get 429 with Retry-After. 0 for no limit.")
 }
 
 // Validate returns every problem found.
