@@ -89,6 +89,9 @@ func run(binary string, nodes, pods int, resolution time.Duration, exit bool) er
 	if err := showHostileNode(ctx, b, rm, kubectl, resolution); err != nil {
 		return err
 	}
+	if err := showRightSizing(ctx, b, kubectl, resolution); err != nil {
+		return err
+	}
 	fmt.Printf("\nThe demo took %v. Try it yourself in another shell:\n\n  export KUBECONFIG=%s\n  kubectl top pod -A --containers\n  kubectl get podmetrics -A\n\n", time.Since(start).Round(time.Millisecond), kubeconfig)
 	if pid := rm.PID(); pid > 0 {
 		if rss, err := cluster.RSS(pid); err == nil {
@@ -166,4 +169,29 @@ func showV1(ctx context.Context, kubeconfig string) error {
 		}
 	}
 	return nil
+}
+
+// showRightSizing steps one pod's usage low, then a spike, then medium, and
+// prints what usage.ringmetrics.dev makes of the history beside kubectl top.
+func showRightSizing(ctx context.Context, b *bed.Bed, kubectl func(...string) error, resolution time.Duration) error {
+	pod := b.Fleet.Pods()[0]
+	fmt.Printf("\nRight-sizing from the ring: %s/%s runs low, spikes, then settles:\n", pod.Namespace, pod.Name)
+	for _, step := range []struct {
+		cpuMilli, memMi int64
+		rounds          int
+	}{{50, 64, 2}, {900, 200, 2}, {300, 128, 2}} {
+		if err := b.Fleet.SetPodUsage(pod.Namespace, pod.Name, step.cpuMilli, step.memMi<<20); err != nil {
+			return err
+		}
+		fmt.Printf("  %dm, %dMi for %v\n", step.cpuMilli, step.memMi, time.Duration(step.rounds)*resolution)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(step.rounds) * resolution):
+		}
+	}
+	if err := kubectl("top", "pod", "-n", pod.Namespace, pod.Name); err != nil {
+		return err
+	}
+	return kubectl("get", "podusage", "-n", pod.Namespace, "--sort-by=.total.cpu.max")
 }
