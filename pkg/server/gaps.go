@@ -80,8 +80,11 @@ func (w *gapWatch) check(now time.Time) {
 		return
 	}
 	var counts [store.NumGaps]int
-	var overdue []*metav1.PartialObjectMetadata
-	var overdueGaps []store.Gap
+	type overduePod struct {
+		pod *metav1.PartialObjectMetadata
+		gap store.Gap
+	}
+	var overdue []overduePod
 	for _, pod := range pods {
 		gap := w.store.PodGap(pod.Namespace, pod.Name)
 		counts[gap]++
@@ -97,8 +100,7 @@ func (w *gapWatch) check(now time.Time) {
 		g.seen = true
 		if !g.logged && now.Sub(g.since) > w.logWait {
 			g.logged = true
-			overdue = append(overdue, pod)
-			overdueGaps = append(overdueGaps, gap)
+			overdue = append(overdue, overduePod{pod, gap})
 		}
 	}
 	for ref, g := range w.gaps {
@@ -111,8 +113,8 @@ func (w *gapWatch) check(now time.Time) {
 	for g := store.GapNone + 1; g < store.NumGaps; g++ {
 		w.unserved.WithLabelValues(g.String()).Set(float64(counts[g]))
 	}
-	for i, pod := range overdue[:min(len(overdue), gapLogBurst)] {
-		klog.InfoS("Pod left out of the metrics API", "pod", klog.KObj(pod), "reason", overdueGaps[i].String(), "longerThan", w.logWait)
+	for _, o := range overdue[:min(len(overdue), gapLogBurst)] {
+		klog.InfoS("Pod left out of the metrics API", "pod", klog.KObj(o.pod), "reason", o.gap.String(), "longerThan", w.logWait)
 	}
 	if more := len(overdue) - gapLogBurst; more > 0 {
 		klog.InfoS("More pods left out of the metrics API", "count", more, "longerThan", w.logWait)

@@ -65,8 +65,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	nodeInformer := nodeFactory.Core().V1().Nodes()
 	// Only running pods can have usage; a metadata-only informer keeps the
 	// largest resident set of the server small at 150 000 pods.
-	podFactory := metadatainformer.NewFilteredSharedInformerFactory(c.MetadataClient, 0, metav1.NamespaceAll,
-		func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" })
+	runningPods := func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }
+	podFactory := metadatainformer.NewFilteredSharedInformerFactory(c.MetadataClient, 0, metav1.NamespaceAll, runningPods)
 	podInformer := podFactory.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
 	if err := podInformer.Informer().SetTransform(trimPodMetadata); err != nil {
 		return nil, err
@@ -76,8 +76,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	// which pod metadata lacks: a second, typed pod informer whose
 	// transform keeps only those (a few hundred bytes a pod).
 	podSpecFactory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
-		informers.WithTransform(usage.TrimPod))
+		informers.WithTweakListOptions(runningPods), informers.WithTransform(usage.TrimPod))
 	podSpecInformer := podSpecFactory.Core().V1().Pods().Informer()
 
 	st, err := store.New(store.Config{
