@@ -8,14 +8,13 @@ import (
 	"testing"
 
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -23,7 +22,7 @@ import (
 // them with two containers, as a cluster of n/30 nodes with 30 pods each.
 func benchPods(n int) *PodStorage {
 	reader := &fakeReader{pods: make(map[podKey][]sample.ContainerUsage, n)}
-	lister := &fakePodLister{pods: make([]*metav1.PartialObjectMetadata, 0, n)}
+	lister := &fakePodLister{pods: make([]*pods.Pod, 0, n)}
 	for i := range n {
 		namespace := fmt.Sprintf("namespace-%04d", i/30)
 		name := fmt.Sprintf("workload-%06d-7d9f8c6b5-x%04d", i, i%10000)
@@ -106,7 +105,7 @@ func BenchmarkFastList(b *testing.B) {
 			for b.Loop() {
 				served := 0
 				err := listPods(s.reader, s.pods, "", nil, func(int) {},
-					func(*metav1.PartialObjectMetadata, []sample.ContainerUsage) { served++ })
+					func(*pods.Pod, []sample.ContainerUsage) { served++ })
 				if err != nil || served != n {
 					b.Fatalf("served %d pods (%v), want %d", served, err, n)
 				}
@@ -216,14 +215,14 @@ func BenchmarkPodListNamespace(b *testing.B) {
 	}
 }
 
-// indexedPods is a PodLister over a client-go indexer with the namespace
+// indexedPods is a pods.Lister over a client-go indexer with the namespace
 // index, through the adapter pkg/server uses.
-func indexedPods(b *testing.B, pods []*metav1.PartialObjectMetadata) PodLister {
+func indexedPods(b *testing.B, list []*pods.Pod) pods.Lister {
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	for _, p := range pods {
+	for _, p := range list {
 		if err := indexer.Add(p); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return GenericPodLister{Lister: metadatalister.NewRuntimeObjectShim(metadatalister.New(indexer, metav1.SchemeGroupVersion.WithResource("pods")))}
+	return pods.IndexerLister{Indexer: indexer}
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/metrics/pkg/apis/metrics"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -77,7 +78,7 @@ func (a *containerArena) alloc(n int) []metrics.ContainerMetrics {
 // must not be empty. The pod's timestamp and window are those of its
 // container with the oldest timestamp, as metrics-server reports them: the
 // pod's usage is then known to be no older than its timestamp says.
-func podMetrics(m *metrics.PodMetrics, pod *metav1.PartialObjectMetadata, now metav1.Time, usage []sample.ContainerUsage, arena *containerArena) {
+func podMetrics(m *metrics.PodMetrics, pod *pods.Pod, now metav1.Time, usage []sample.ContainerUsage, arena *containerArena) {
 	containers := arena.alloc(len(usage))
 	for i := range usage {
 		containers[i] = metrics.ContainerMetrics{Name: usage[i].Name, Usage: usageList(usage[i].Usage)}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -74,15 +75,15 @@ func (l *fakeNodeLister) Get(name string) (*corev1.Node, error) {
 
 // fakePodLister is a PodLister over a slice.
 type fakePodLister struct {
-	pods []*metav1.PartialObjectMetadata
+	pods []*pods.Pod
 	err  error
 }
 
-func (l *fakePodLister) List(namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+func (l *fakePodLister) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
-	out := make([]*metav1.PartialObjectMetadata, 0, len(l.pods))
+	out := make([]*pods.Pod, 0, len(l.pods))
 	for _, p := range l.pods {
 		if (namespace == "" || p.Namespace == namespace) && selector.Matches(labels.Set(p.Labels)) {
 			out = append(out, p)
@@ -92,7 +93,7 @@ func (l *fakePodLister) List(namespace string, selector labels.Selector) ([]*met
 	return out, nil
 }
 
-func (l *fakePodLister) Get(namespace, name string) (*metav1.PartialObjectMetadata, error) {
+func (l *fakePodLister) Get(namespace, name string) (*pods.Pod, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
@@ -108,8 +109,8 @@ func node(name string, lbls map[string]string) *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbls}}
 }
 
-func pod(namespace, name string, lbls map[string]string) *metav1.PartialObjectMetadata {
-	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: lbls}}
+func pod(namespace, name string, lbls map[string]string) *pods.Pod {
+	return &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: lbls}}
 }
 
 // ms is a time in the test's minute as milliseconds since the epoch.

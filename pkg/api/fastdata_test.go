@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -151,7 +152,7 @@ func randomUsage(rng *rand.Rand) sample.Usage {
 var (
 	_ MetricsReader = (*fakeReader)(nil)
 	_ NodeLister    = (*fakeNodeLister)(nil)
-	_ PodLister     = (*fakePodLister)(nil)
+	_ pods.Lister   = (*fakePodLister)(nil)
 )
 
 // SetListersFailing makes the dataset's listers fail every call.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -62,7 +63,7 @@ func jsonListHead(dst []byte, kind, apiVersion string) []byte {
 func jsonListTail(dst []byte) []byte { return append(dst, "]}\n"...) }
 
 // appendPodJSON appends one PodMetrics; usage must not be empty.
-func (e *encoder) appendPodJSON(dst []byte, pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage) []byte {
+func (e *encoder) appendPodJSON(dst []byte, pod *pods.Pod, usage []sample.ContainerUsage) []byte {
 	dst = e.appendObjectMetaJSON(dst, pod.Name, pod.Namespace, pod.Labels)
 	oldest := &usage[oldestContainer(usage)]
 	dst = e.appendTimeWindowJSON(dst, oldest.TimestampMs, oldest.WindowMs)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	endpointsmetrics "k8s.io/apiserver/pkg/endpoints/metrics"
 	"k8s.io/apiserver/pkg/endpoints/request"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -38,7 +38,7 @@ import (
 type FastList struct {
 	reader   MetricsReader
 	nodes    NodeLister
-	pods     PodLister
+	pods     pods.Lister
 	clock    clock.PassiveClock
 	metrics  *Metrics
 	versions Versions
@@ -141,7 +141,7 @@ func (f *FastList) encode(e *encoder, buf []byte, r *listRequest, now time.Time)
 		}
 	}
 	if r.resource == resourcePods {
-		err = listPods(f.reader, f.pods, r.namespace, &r.options, begin, func(pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage) {
+		err = listPods(f.reader, f.pods, r.namespace, &r.options, begin, func(pod *pods.Pod, usage []sample.ContainerUsage) {
 			if r.protobuf {
 				buf = e.appendPodProto(buf, pod, usage)
 			} else {

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/rest"
@@ -27,6 +26,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/ringmetrics/ringmetrics/pkg/api"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -56,10 +56,10 @@ type swapPods struct {
 	cur *atomic.Pointer[api.TestDataset]
 }
 
-func (s swapPods) List(namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+func (s swapPods) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
 	return s.cur.Load().Pods.List(namespace, selector)
 }
-func (s swapPods) Get(namespace, name string) (*metav1.PartialObjectMetadata, error) {
+func (s swapPods) Get(namespace, name string) (*pods.Pod, error) {
 	return s.cur.Load().Pods.Get(namespace, name)
 }
 

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -180,7 +181,7 @@ func (e *encoder) qtextAt(j int) []byte {
 
 // appendPodProto appends one PodMetrics as an item of a list (field 2);
 // usage must not be empty.
-func (e *encoder) appendPodProto(dst []byte, pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage) []byte {
+func (e *encoder) appendPodProto(dst []byte, pod *pods.Pod, usage []sample.ContainerUsage) []byte {
 	e.quantityTexts(usage)
 	labels := e.sortedLabels(pod.Labels)
 	meta := e.objectMetaSize(pod.Name, pod.Namespace, labels)

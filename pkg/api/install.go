@@ -9,6 +9,7 @@ package api
 import (
 	"fmt"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -22,7 +23,7 @@ type Config struct {
 	// Reader gives usage; Nodes and Pods the objects it describes.
 	Reader MetricsReader
 	Nodes  NodeLister
-	Pods   PodLister
+	Pods   pods.Lister
 	// Clock gives each response's creationTimestamp and times requests.
 	Clock clock.PassiveClock
 	// Versions are served, preferred first; nil means AllVersions.

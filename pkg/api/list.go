@@ -7,9 +7,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -25,8 +25,8 @@ import (
 // containers' usage, which is valid only until each returns. A field
 // selector on an unsupported field is a BadRequest; a lister failure is an
 // error that wraps the lister's.
-func listPods(reader MetricsReader, lister PodLister, namespace string, options *metainternalversion.ListOptions,
-	start func(candidates int), each func(pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage)) error {
+func listPods(reader MetricsReader, lister pods.Lister, namespace string, options *metainternalversion.ListOptions,
+	start func(candidates int), each func(pod *pods.Pod, usage []sample.ContainerUsage)) error {
 	filter, err := newFieldFilter(options, true)
 	if err != nil {
 		return err
@@ -107,22 +107,22 @@ func listNodes(reader MetricsReader, lister NodeLister, options *metainternalver
 // groupedSortMin is the size from which sortPods groups by namespace first.
 const groupedSortMin = 2048
 
-// sortPods sorts pods by namespace and name and returns them, in pods or in
+// sortPods sorts pods by namespace and name and returns them, in list or in
 // a new slice. Sorting 150 000 pods in the informer's random order compares
 // scattered strings millions of times; grouping them by namespace first
 // (counting, then placing each pod in its namespace's range) leaves only
 // the few thousand namespaces and each namespace's few dozen pods to sort,
 // a third of the time for the same order.
-func sortPods(pods []*metav1.PartialObjectMetadata) []*metav1.PartialObjectMetadata {
-	byName := func(a, b *metav1.PartialObjectMetadata) int { return strings.Compare(a.Name, b.Name) }
-	if len(pods) < groupedSortMin {
-		slices.SortFunc(pods, func(a, b *metav1.PartialObjectMetadata) int {
+func sortPods(list []*pods.Pod) []*pods.Pod {
+	byName := func(a, b *pods.Pod) int { return strings.Compare(a.Name, b.Name) }
+	if len(list) < groupedSortMin {
+		slices.SortFunc(list, func(a, b *pods.Pod) int {
 			if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 				return c
 			}
 			return byName(a, b)
 		})
-		return pods
+		return list
 	}
 	type group struct {
 		namespace string
@@ -130,8 +130,8 @@ func sortPods(pods []*metav1.PartialObjectMetadata) []*metav1.PartialObjectMetad
 	}
 	index := make(map[string]int)
 	var groups []group
-	groupOf := make([]int32, len(pods))
-	for i, pod := range pods {
+	groupOf := make([]int32, len(list))
+	for i, pod := range list {
 		g, ok := index[pod.Namespace]
 		if !ok {
 			g = len(groups)
@@ -142,8 +142,8 @@ func sortPods(pods []*metav1.PartialObjectMetadata) []*metav1.PartialObjectMetad
 		groupOf[i] = int32(g)
 	}
 	if len(groups) == 1 {
-		slices.SortFunc(pods, byName)
-		return pods
+		slices.SortFunc(list, byName)
+		return list
 	}
 	order := make([]int, len(groups))
 	for i := range order {
@@ -156,9 +156,9 @@ func sortPods(pods []*metav1.PartialObjectMetadata) []*metav1.PartialObjectMetad
 		groups[g].start = offset
 		offset += n
 	}
-	sorted := make([]*metav1.PartialObjectMetadata, len(pods))
+	sorted := make([]*pods.Pod, len(list))
 	next := make([]int, len(groups))
-	for i, pod := range pods {
+	for i, pod := range list {
 		g := groupOf[i]
 		sorted[groups[g].start+next[g]] = pod
 		next[g]++

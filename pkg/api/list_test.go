@@ -7,22 +7,22 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 )
 
 func TestSortPods(t *testing.T) {
 	f := func(n, namespaces int) {
 		t.Helper()
 		rng := rand.New(rand.NewPCG(uint64(n), uint64(namespaces)))
-		pods := make([]*metav1.PartialObjectMetadata, n)
-		for i := range pods {
-			pods[i] = pod(fmt.Sprintf("ns-%d", rng.IntN(namespaces)), fmt.Sprintf("pod-%d", rng.IntN(n)), nil)
+		list := make([]*pods.Pod, n)
+		for i := range list {
+			list[i] = pod(fmt.Sprintf("ns-%d", rng.IntN(namespaces)), fmt.Sprintf("pod-%d", rng.IntN(n)), nil)
 		}
-		want := slices.Clone(pods)
-		slices.SortStableFunc(want, func(a, b *metav1.PartialObjectMetadata) int {
+		want := slices.Clone(list)
+		slices.SortStableFunc(want, func(a, b *pods.Pod) int {
 			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 		})
-		got := sortPods(slices.Clone(pods))
+		got := sortPods(slices.Clone(list))
 		if len(got) != len(want) {
 			t.Fatalf("sortPods(%d pods in %d namespaces) returned %d pods", n, namespaces, len(got))
 		}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -22,7 +23,7 @@ import (
 // their containers.
 type PodStorage struct {
 	reader MetricsReader
-	pods   PodLister
+	pods   pods.Lister
 	clock  clock.PassiveClock
 }
 
@@ -41,7 +42,7 @@ var podMetricsResource = metrics.Resource("podmetrics")
 
 // NewPodStorage returns the pods storage. clock gives each object's
 // creationTimestamp (the time of the request, as metrics-server sets it).
-func NewPodStorage(reader MetricsReader, pods PodLister, clock clock.PassiveClock) *PodStorage {
+func NewPodStorage(reader MetricsReader, pods pods.Lister, clock clock.PassiveClock) *PodStorage {
 	return &PodStorage{reader: reader, pods: pods, clock: clock}
 }
 
@@ -99,7 +100,7 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 			// Most pods have one or two containers: one block for all of them.
 			arena.blockSize = 2 * candidates
 		},
-		func(pod *metav1.PartialObjectMetadata, usage []sample.ContainerUsage) {
+		func(pod *pods.Pod, usage []sample.ContainerUsage) {
 			list.Items = append(list.Items, metrics.PodMetrics{})
 			podMetrics(&list.Items[len(list.Items)-1], pod, now, usage, &arena)
 		})

@@ -9,12 +9,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/metrics/pkg/apis/metrics"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -34,7 +34,7 @@ func newTestPodStorage() *PodStorage {
 		{"other", "empty"}:     {},
 		{"default", "deleted"}: {cu("app", ms(12, 0), 15_000, 1, 1)},
 	}}
-	pods := &fakePodLister{pods: []*metav1.PartialObjectMetadata{
+	pods := &fakePodLister{pods: []*pods.Pod{
 		pod("default", "web-2", map[string]string{"app": "web"}),
 		pod("kube-system", "dns", map[string]string{"app": "dns"}),
 		pod("default", "web-1", map[string]string{"app": "web", "track": "canary"}),

@@ -28,6 +28,7 @@ import (
 
 	"github.com/ringmetrics/ringmetrics/pkg/api"
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -71,10 +72,10 @@ func (l nodeLister) Get(name string) (*corev1.Node, error) {
 	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), name)
 }
 
-type podLister []*metav1.PartialObjectMetadata
+type podLister []*pods.Pod
 
-func (l podLister) List(namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
-	var out []*metav1.PartialObjectMetadata
+func (l podLister) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
+	var out []*pods.Pod
 	for _, p := range l {
 		if (namespace == "" || namespace == p.Namespace) && selector.Matches(labels.Set(p.Labels)) {
 			out = append(out, p)
@@ -83,7 +84,7 @@ func (l podLister) List(namespace string, selector labels.Selector) ([]*metav1.P
 	return out, nil
 }
 
-func (l podLister) Get(namespace, name string) (*metav1.PartialObjectMetadata, error) {
+func (l podLister) Get(namespace, name string) (*pods.Pod, error) {
 	for _, p := range l {
 		if p.Namespace == namespace && p.Name == name {
 			return p, nil

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/utils/clock"
@@ -51,10 +50,9 @@ type Config struct {
 	// Registerer receives the metrics of every package the server wires.
 	// Nil means the legacy registry, which the apiserver serves on /metrics.
 	Registerer prometheus.Registerer
-	// Client and MetadataClient reach the kube-apiserver for the node and
-	// pod informers. Nil means clients built from Rest.
-	Client         kubernetes.Interface
-	MetadataClient metadata.Interface
+	// Client reaches the kube-apiserver for the node and pod informers. Nil
+	// means a client built from Rest.
+	Client kubernetes.Interface
 }
 
 type completedConfig struct {
@@ -88,11 +86,6 @@ func (c *Config) Complete() (CompletedConfig, error) {
 	if c.Client == nil {
 		if c.Client, err = kubernetes.NewForConfig(c.Rest); err != nil {
 			return CompletedConfig{}, fmt.Errorf("building the apiserver client: %w", err)
-		}
-	}
-	if c.MetadataClient == nil {
-		if c.MetadataClient, err = metadata.NewForConfig(c.Rest); err != nil {
-			return CompletedConfig{}, fmt.Errorf("building the metadata client: %w", err)
 		}
 	}
 	return CompletedConfig{&completedConfig{

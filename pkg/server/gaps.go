@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
-	"github.com/ringmetrics/ringmetrics/pkg/api"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
@@ -29,7 +29,7 @@ const (
 // logged only at -v=4, on the request that missed it.
 type gapWatch struct {
 	store    *store.Store
-	pods     api.PodLister
+	pods     pods.Lister
 	logWait  time.Duration
 	unserved *prometheus.GaugeVec
 
@@ -46,10 +46,10 @@ type podGap struct {
 	seen   bool
 }
 
-func newGapWatch(st *store.Store, pods api.PodLister, resolution time.Duration) *gapWatch {
+func newGapWatch(st *store.Store, lister pods.Lister, resolution time.Duration) *gapWatch {
 	w := &gapWatch{
 		store:   st,
-		pods:    pods,
+		pods:    lister,
 		logWait: gapLogAfter * resolution,
 		unserved: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "ringmetrics",
@@ -74,18 +74,18 @@ func (w *gapWatch) Register(reg prometheus.Registerer) error {
 
 // check looks at every running pod once.
 func (w *gapWatch) check(now time.Time) {
-	pods, err := w.pods.List(metav1.NamespaceAll, labels.Everything())
+	running, err := w.pods.List(metav1.NamespaceAll, labels.Everything())
 	if err != nil {
 		klog.ErrorS(err, "Listing pods to find those left out of the metrics API")
 		return
 	}
 	var counts [store.NumGaps]int
 	type overduePod struct {
-		pod *metav1.PartialObjectMetadata
+		pod *pods.Pod
 		gap store.Gap
 	}
 	var overdue []overduePod
-	for _, pod := range pods {
+	for _, pod := range running {
 		gap := w.store.PodGap(pod.Namespace, pod.Name)
 		counts[gap]++
 		if gap == store.GapNone {

@@ -15,22 +15,23 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
 )
 
-type podList []*metav1.PartialObjectMetadata
+type podList []*pods.Pod
 
-func (l *podList) List(string, labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
-	return append([]*metav1.PartialObjectMetadata(nil), *l...), nil
+func (l *podList) List(string, labels.Selector) ([]*pods.Pod, error) {
+	return append([]*pods.Pod(nil), *l...), nil
 }
 
-func (l *podList) Get(namespace, name string) (*metav1.PartialObjectMetadata, error) {
+func (l *podList) Get(namespace, name string) (*pods.Pod, error) {
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, name)
 }
 
-func podMeta(name string) *metav1.PartialObjectMetadata {
-	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
+func podMeta(name string) *pods.Pod {
+	return &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
 }
 
 // captureKlog sends klog's output to a buffer for the test's duration.

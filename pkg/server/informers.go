@@ -29,25 +29,3 @@ func trimNode(obj any) (any, error) {
 		},
 	}, nil
 }
-
-// trimPodMetadata keeps what the API serves and selects on: name, namespace,
-// labels. Annotations, owner references and managed fields are dropped before
-// the informer stores the object.
-func trimPodMetadata(obj any) (any, error) {
-	pod, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	return &metav1.PartialObjectMetadata{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              pod.Name,
-			Namespace:         pod.Namespace,
-			UID:               pod.UID,
-			ResourceVersion:   pod.ResourceVersion,
-			Labels:            pod.Labels,
-			CreationTimestamp: pod.CreationTimestamp,
-			DeletionTimestamp: pod.DeletionTimestamp,
-		},
-	}, nil
-}

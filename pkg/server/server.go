@@ -8,18 +8,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/api"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/scraper"
 	"github.com/ringmetrics/ringmetrics/pkg/store"
 	"github.com/ringmetrics/ringmetrics/pkg/usage"
@@ -38,8 +37,7 @@ type Server struct {
 	scraper    *scraper.Scraper
 	store      *store.Store
 	nodes      informers.SharedInformerFactory
-	pods       metadatainformer.SharedInformerFactory
-	podSpecs   informers.SharedInformerFactory
+	pods       informers.SharedInformerFactory
 	gaps       *gapWatch
 	clock      clock.WithTicker
 	resolution time.Duration
@@ -63,21 +61,16 @@ func (c CompletedConfig) New() (*Server, error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = c.NodeSelector }),
 		informers.WithTransform(trimNode))
 	nodeInformer := nodeFactory.Core().V1().Nodes()
-	// Only running pods can have usage; a metadata-only informer keeps the
-	// largest resident set of the server small at 150 000 pods.
-	runningPods := func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }
-	podFactory := metadatainformer.NewFilteredSharedInformerFactory(c.MetadataClient, 0, metav1.NamespaceAll, runningPods)
-	podInformer := podFactory.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
-	if err := podInformer.Informer().SetTransform(trimPodMetadata); err != nil {
-		return nil, err
-	}
-	nodes, pods := nodeInformer.Lister(), api.GenericPodLister{Lister: podInformer.Lister()}
-	// usage.ringmetrics.dev serves each container's requests and limits,
-	// which pod metadata lacks: a second, typed pod informer whose
-	// transform keeps only those (a few hundred bytes a pod).
-	podSpecFactory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0,
-		informers.WithTweakListOptions(runningPods), informers.WithTransform(usage.TrimPod))
-	podSpecInformer := podSpecFactory.Core().V1().Pods().Informer()
+	// Only running pods can have usage. One typed informer serves both
+	// APIs: metrics.k8s.io reads a pod's name, namespace and labels, and
+	// usage.ringmetrics.dev each container's requests and limits, which pod
+	// metadata lacks. Its transform keeps only those (pods.Trim, a few
+	// hundred bytes a pod), so 150 000 pods are decoded and held once.
+	podFactory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
+		informers.WithTransform(pods.Trim))
+	podInformer := podFactory.Core().V1().Pods().Informer()
+	nodes, podLister := nodeInformer.Lister(), pods.IndexerLister{Indexer: podInformer.GetIndexer()}
 
 	st, err := store.New(store.Config{
 		Capacity:    c.capacity,
@@ -87,8 +80,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, podSpecs: podSpecFactory, clock: c.Clock, resolution: c.Resolution,
-		gaps: newGapWatch(st, pods, c.Resolution)}
+	s := &Server{store: st, nodes: nodeFactory, pods: podFactory, clock: c.Clock, resolution: c.Resolution,
+		gaps: newGapWatch(st, podLister, c.Resolution)}
 	var nodeHandler cache.ResourceEventHandlerRegistration
 	scrapeMetrics := scraper.NewMetrics(func() float64 { return float64(s.scraper.NodeCount()) })
 	s.scraper = scraper.New(scraper.Config{
@@ -115,12 +108,12 @@ func (c CompletedConfig) New() (*Server, error) {
 	if nodeHandler, err = nodeInformer.Informer().AddEventHandler(s.scraper.EventHandler()); err != nil {
 		return nil, err
 	}
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: s.forgetPod}); err != nil {
+	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: s.forgetPod}); err != nil {
 		return nil, err
 	}
 
 	apiMetrics := api.NewMetrics()
-	apiConfig := api.Config{Reader: st, Nodes: nodes, Pods: pods, Clock: c.Clock, Versions: c.Versions, Metrics: apiMetrics}
+	apiConfig := api.Config{Reader: st, Nodes: nodes, Pods: podLister, Clock: c.Clock, Versions: c.Versions, Metrics: apiMetrics}
 	fastList := api.NewFastList(apiConfig)
 	c.apiserver.BuildHandlerChainFunc = func(h http.Handler, conf *genericapiserver.Config) http.Handler {
 		return c.baseChain(usage.WithQuery(fastList.Wrap(h)), conf)
@@ -132,8 +125,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := api.Install(s.generic, apiConfig); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
-	if err := usage.Install(s.generic, usage.Config{Reader: st, Nodes: nodes, Pods: usage.IndexerPodLister{Indexer: podSpecInformer.GetIndexer()},
-		Clock: c.Clock, HasSynced: podSpecInformer.HasSynced}); err != nil {
+	if err := usage.Install(s.generic, usage.Config{Reader: st, Nodes: nodes, Pods: podLister,
+		Clock: c.Clock, HasSynced: podInformer.HasSynced}); err != nil {
 		return nil, err
 	}
 	// Behind the handler chain, so authentication and authorization apply.
@@ -143,7 +136,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	if err := s.generic.AddReadyzChecks(
 		healthz.NamedCheck("informer-sync", func(*http.Request) error {
-			if !nodeInformer.Informer().HasSynced() || !podInformer.Informer().HasSynced() {
+			if !nodeInformer.Informer().HasSynced() || !podInformer.HasSynced() {
 				return errors.New("node and pod informers have not synced")
 			}
 			return nil
@@ -162,7 +155,6 @@ func (s *Server) start(hook genericapiserver.PostStartHookContext) error {
 	ctx := hook.Context
 	s.nodes.Start(ctx.Done())
 	s.pods.Start(ctx.Done())
-	s.podSpecs.Start(ctx.Done())
 	go s.scraper.Run(ctx)
 	go s.expireLoop(ctx)
 	return nil
@@ -188,7 +180,7 @@ func (s *Server) forgetPod(obj any) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
-	if pod, ok := obj.(*metav1.PartialObjectMetadata); ok {
+	if pod, ok := obj.(*pods.Pod); ok {
 		s.store.DeletePod(pod.Namespace, pod.Name)
 	}
 }

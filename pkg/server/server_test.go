@@ -20,7 +20,6 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	metadatafake "k8s.io/client-go/metadata/fake"
 	"k8s.io/client-go/rest"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	testingclock "k8s.io/utils/clock/testing"
@@ -103,9 +102,10 @@ func newTestServer(t *testing.T) *testServer {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
 	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}}
 	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-	pod := &metav1.PartialObjectMetadata{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", Labels: map[string]string{"app": "a"}},
+		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c1"}, {Name: "c2"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
 	}
 
 	// Nothing is served over a socket: requests go to the handler directly,
@@ -117,10 +117,6 @@ func newTestServer(t *testing.T) *testServer {
 	apiserver.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
 	apiserver.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(api.Scheme, usage.Scheme))
 
-	podScheme := metadatafake.NewTestScheme()
-	if err := metav1.AddMetaToScheme(podScheme); err != nil {
-		t.Fatal(err)
-	}
 	registry := prometheus.NewRegistry()
 	cfg := &server.Config{
 		Apiserver:        apiserver,
@@ -135,8 +131,7 @@ func newTestServer(t *testing.T) *testServer {
 		Limits:           decode.DefaultLimits(),
 		Clock:            clk,
 		Registerer:       registry,
-		Client:           kubefake.NewClientset(node),
-		MetadataClient:   metadatafake.NewSimpleMetadataClient(podScheme, pod),
+		Client:           kubefake.NewClientset(node, pod),
 	}
 	completed, err := cfg.Complete()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
@@ -31,12 +32,12 @@ func newBenchHistory(n int) benchHistory {
 	return h
 }
 
-type benchPods []*Pod
+type benchPods []*pods.Pod
 
-func (p benchPods) List(string, labels.Selector) ([]*Pod, error) {
-	return append([]*Pod(nil), p...), nil
+func (p benchPods) List(string, labels.Selector) ([]*pods.Pod, error) {
+	return append([]*pods.Pod(nil), p...), nil
 }
-func (p benchPods) Get(_, name string) (*Pod, error) {
+func (p benchPods) Get(_, name string) (*pods.Pod, error) {
 	return nil, apierrors.NewNotFound(podUsageResource, name)
 }
 
@@ -46,16 +47,16 @@ func (p benchPods) Get(_, name string) (*Pod, error) {
 func BenchmarkListPods(b *testing.B) {
 	for _, points := range []int{60, 240} {
 		b.Run(fmt.Sprintf("30000pods-%dpoints", points), func(b *testing.B) {
-			pods := make(benchPods, 30_000)
-			for i := range pods {
-				pods[i] = &Pod{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%d", i%100), Name: fmt.Sprintf("pod-%d", i)},
-					Containers: []Container{{Name: "app", CPURequestMilli: 100, MemoryRequestBytes: 128 << 20, CPULimitMilli: -1, MemoryLimitBytes: -1}}}
+			list := make(benchPods, 30_000)
+			for i := range list {
+				list[i] = &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%d", i%100), Name: fmt.Sprintf("pod-%d", i)},
+					Containers: []pods.Container{{Name: "app", CPURequestMilli: 100, MemoryRequestBytes: 128 << 20, CPULimitMilli: -1, MemoryLimitBytes: -1}}}
 			}
-			s := &PodStorage{reader: newBenchHistory(points), pods: pods, clock: clocktesting.NewFakePassiveClock(testTime)}
+			s := &PodStorage{reader: newBenchHistory(points), pods: list, clock: clocktesting.NewFakePassiveClock(testTime)}
 			b.ReportAllocs()
 			for b.Loop() {
 				obj, err := s.List(context.Background(), nil)
-				if err != nil || len(obj.(*v1alpha1.PodUsageList).Items) != len(pods) {
+				if err != nil || len(obj.(*v1alpha1.PodUsageList).Items) != len(list) {
 					b.Fatalf("list: %v", err)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
@@ -65,7 +66,7 @@ func (b *builder) node(node *corev1.Node, out *v1alpha1.NodeUsage) bool {
 
 // pod fills out with the usage of the pod's containers that have any, in
 // the order of the pod's spec (sidecars last), and reports whether one has.
-func (b *builder) pod(pod *Pod, out *v1alpha1.PodUsage) bool {
+func (b *builder) pod(pod *pods.Pod, out *v1alpha1.PodUsage) bool {
 	b.summaries = b.summaries[:0]
 	var containers []v1alpha1.ContainerUsage
 	for i := range pod.Containers {
@@ -79,12 +80,12 @@ func (b *builder) pod(pod *Pod, out *v1alpha1.PodUsage) bool {
 		if containers == nil {
 			containers = make([]v1alpha1.ContainerUsage, 0, len(pod.Containers)-i)
 		}
-		requests := c.requests()
+		requests := requestsOf(c)
 		cu := v1alpha1.ContainerUsage{
 			Name:     c.Name,
 			Usage:    apiSummary(s),
 			Requests: requests,
-			Limits:   c.limits(),
+			Limits:   limitsOf(c),
 			Ratios:   ratios(s.cpu, s.mem, requests),
 		}
 		if b.query.samples {
@@ -218,8 +219,8 @@ func (s selection) matches(namespace, name string) bool {
 	return s.fields.Matches(fields.Set{fieldName: name, fieldNamespace: namespace})
 }
 
-func sortPods(pods []*Pod) {
-	slices.SortFunc(pods, func(a, b *Pod) int {
+func sortPods(list []*pods.Pod) {
+	slices.SortFunc(list, func(a, b *pods.Pod) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 }

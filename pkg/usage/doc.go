@@ -2,8 +2,8 @@
 // from the store's histories through the same generic apiserver as the
 // metrics API: the usage over a window per node and per container —
 // percentiles of the CPU rates, memory average, p95 and maximum — beside
-// each container's requests and limits (from a pod informer trimmed by
-// TrimPod), a recommended request, and the ratios of usage to request, with
+// each container's requests and limits (from the pod informer, as
+// pods.Trim keeps them), a recommended request, and the ratios of usage to request, with
 // a `kubectl get` table for right-sizing. The rules are documented with the
 // types, in package v1alpha1.
 //

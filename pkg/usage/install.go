@@ -9,6 +9,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
@@ -17,7 +18,7 @@ type Config struct {
 	// Reader gives the histories; Nodes and Pods the objects they describe.
 	Reader HistoryReader
 	Nodes  NodeLister
-	Pods   PodLister
+	Pods   pods.Lister
 	// Clock gives each object's creationTimestamp.
 	Clock clock.PassiveClock
 	// HasSynced reports whether Pods has synced; until it has, podusages

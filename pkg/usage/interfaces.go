@@ -25,16 +25,3 @@ type NodeLister interface {
 	List(selector labels.Selector) ([]*corev1.Node, error)
 	Get(name string) (*corev1.Node, error)
 }
-
-// PodLister lists running pods with their containers' resources, as
-// TrimPod keeps them; IndexerPodLister is one. The objects are shared with
-// an informer's cache: the API only reads them.
-type PodLister interface {
-	// List returns the pods in namespace (every namespace when empty) whose
-	// labels match selector, in any order, in a slice the caller may
-	// reorder.
-	List(namespace string, selector labels.Selector) ([]*Pod, error)
-	// Get returns one pod, or an error for which
-	// k8s.io/apimachinery/pkg/api/errors.IsNotFound is true.
-	Get(namespace, name string) (*Pod, error)
-}

@@ -25,6 +25,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/usage"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
@@ -100,10 +101,10 @@ func (l nodeLister) Get(name string) (*corev1.Node, error) {
 	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), name)
 }
 
-type podLister []*usage.Pod
+type podLister []*pods.Pod
 
-func (l podLister) List(namespace string, selector labels.Selector) ([]*usage.Pod, error) {
-	var out []*usage.Pod
+func (l podLister) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
+	var out []*pods.Pod
 	for _, p := range l {
 		if (namespace == "" || namespace == p.Namespace) && selector.Matches(labels.Set(p.Labels)) {
 			out = append(out, p)
@@ -112,7 +113,7 @@ func (l podLister) List(namespace string, selector labels.Selector) ([]*usage.Po
 	return out, nil
 }
 
-func (l podLister) Get(namespace, name string) (*usage.Pod, error) {
+func (l podLister) Get(namespace, name string) (*pods.Pod, error) {
 	for _, p := range l {
 		if p.Namespace == namespace && p.Name == name {
 			return p, nil
@@ -133,13 +134,13 @@ func list(kv ...string) corev1.ResourceList {
 	return out
 }
 
-// pod is a pod as the informer keeps it, through TrimPod.
-func pod(namespace, name string, labels map[string]string, containers ...corev1.Container) *usage.Pod {
-	p, err := usage.TrimPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels}, Spec: corev1.PodSpec{Containers: containers}})
+// pod is a pod as the informer keeps it, through pods.Trim.
+func pod(namespace, name string, labels map[string]string, containers ...corev1.Container) *pods.Pod {
+	p, err := pods.Trim(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels}, Spec: corev1.PodSpec{Containers: containers}})
 	if err != nil {
 		panic(err)
 	}
-	return p.(*usage.Pod)
+	return p.(*pods.Pod)
 }
 
 // startServer runs a generic apiserver serving the group, its handler

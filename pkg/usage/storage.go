@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
@@ -125,7 +126,7 @@ func (s *NodeStorage) builder(ctx context.Context) *builder {
 // for their containers.
 type PodStorage struct {
 	reader HistoryReader
-	pods   PodLister
+	pods   pods.Lister
 	clock  clock.PassiveClock
 	synced func() bool
 }
@@ -193,12 +194,12 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 	if err != nil {
 		return nil, err
 	}
-	pods, err := s.pods.List(genericapirequest.NamespaceValue(ctx), sel.labels)
+	all, err := s.pods.List(genericapirequest.NamespaceValue(ctx), sel.labels)
 	if err != nil {
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
-	selected := pods[:0]
-	for _, p := range pods {
+	selected := all[:0]
+	for _, p := range all {
 		if p != nil && sel.matches(p.Namespace, p.Name) {
 			selected = append(selected, p)
 		}

@@ -11,6 +11,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/ringmetrics/ringmetrics/pkg/pods"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -23,8 +24,8 @@ func (noHistory) ContainerHistory(string, string, string, []sample.Point) ([]sam
 
 type emptyPods struct{}
 
-func (emptyPods) List(string, labels.Selector) ([]*Pod, error) { return nil, nil }
-func (emptyPods) Get(_, name string) (*Pod, error) {
+func (emptyPods) List(string, labels.Selector) ([]*pods.Pod, error) { return nil, nil }
+func (emptyPods) Get(_, name string) (*pods.Pod, error) {
 	return nil, apierrors.NewNotFound(podUsageResource, name)
 }
 

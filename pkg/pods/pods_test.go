@@ -1,11 +1,11 @@
-package usage
+package pods
 
 import (
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -14,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
 func resources(kv ...string) corev1.ResourceList {
@@ -26,15 +24,19 @@ func resources(kv ...string) corev1.ResourceList {
 	return out
 }
 
+// decoded returns a fresh copy of s, as the informer's decoder allocates
+// every string of every pod it reads.
+func decoded(s string) string { return strings.Clone(s) }
+
 // fullPod is a pod as the apiserver sends it: most of its bytes are what
-// TrimPod drops.
+// Trim drops.
 func fullPod(name string) *corev1.Pod {
 	always := corev1.ContainerRestartPolicyAlways
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "team-a", UID: "0b4f6a5e-9f51-4d3c-8d1b-7d1c8a3a7e11", ResourceVersion: "12345",
-			Labels:          map[string]string{"app": "web", "pod-template-hash": "5d8f7c9b6d"},
+			Name: name, Namespace: decoded("team-a"), UID: "0b4f6a5e-9f51-4d3c-8d1b-7d1c8a3a7e11", ResourceVersion: "12345",
+			Labels:          map[string]string{decoded("app"): decoded("web"), decoded("pod-template-hash"): decoded("5d8f7c9b6d")},
 			Annotations:     map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-11-30T12:00:00Z", "prometheus.io/scrape": "true"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f7c9b6d", UID: "uid"}},
 			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: make([]byte, 2048)}}},
@@ -47,7 +49,7 @@ func fullPod(name string) *corev1.Pod {
 					Resources: corev1.ResourceRequirements{Requests: resources("cpu", "20m", "memory", "32Mi")}},
 			},
 			Containers: []corev1.Container{{
-				Name: "app", Image: "registry.example/web:v3", Command: []string{"/web", "--port=8080"},
+				Name: decoded("app"), Image: "registry.example/web:v3", Command: []string{"/web", "--port=8080"},
 				Env:   []corev1.EnvVar{{Name: "MODE", Value: "production"}, {Name: "LOG", Value: "info"}},
 				Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
 				Resources: corev1.ResourceRequirements{
@@ -64,8 +66,8 @@ func fullPod(name string) *corev1.Pod {
 	}
 }
 
-func TestTrimPod(t *testing.T) {
-	got, err := TrimPod(fullPod("web-1"))
+func TestTrim(t *testing.T) {
+	got, err := Trim(fullPod("web-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,69 +84,32 @@ func TestTrimPod(t *testing.T) {
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("TrimPod (-want +got):\n%s", diff)
+		t.Errorf("Trim (-want +got):\n%s", diff)
 	}
 	// Trimming is idempotent: an informer may pass an object through twice.
-	again, _ := TrimPod(got)
+	again, _ := Trim(got)
 	if again != got {
-		t.Errorf("TrimPod(*Pod) = %v, want it unchanged", again)
+		t.Errorf("Trim(*Pod) = %v, want it unchanged", again)
 	}
 	// Anything else (a tombstone, say) passes through.
-	if got, _ := TrimPod("x"); got != "x" {
-		t.Errorf("TrimPod(string) = %v", got)
+	if got, _ := Trim("x"); got != "x" {
+		t.Errorf("Trim(string) = %v", got)
 	}
 }
 
-func TestContainerResources(t *testing.T) {
-	amounts := func(r *v1alpha1.Resources) []string {
-		if r == nil {
-			return nil
-		}
-		out := []string{"-", "-"}
-		if r.CPU != nil {
-			out[0] = r.CPU.String()
-		}
-		if r.Memory != nil {
-			out[1] = r.Memory.String()
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name               string
-		requests, limits   corev1.ResourceList
-		wantReq, wantLimit []string
-	}{
-		{"none", nil, nil, nil, nil},
-		{"cpu and memory", resources("cpu", "0.5", "memory", "1Gi"), resources("cpu", "2"), []string{"500m", "1Gi"}, []string{"2", "-"}},
-		{"zero is a request", resources("cpu", "0"), nil, []string{"0", "-"}, nil},
-		{"other resources are not kept", resources("ephemeral-storage", "1Gi", "memory", "64Mi"), nil, []string{"-", "64Mi"}, nil},
-		{"sub-millicore rounds up", resources("cpu", "100u"), nil, []string{"1m", "-"}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := trimContainer(&corev1.Container{Name: "c", Resources: corev1.ResourceRequirements{Requests: tc.requests, Limits: tc.limits}})
-			if got := amounts(c.requests()); !slices.Equal(got, tc.wantReq) {
-				t.Errorf("requests %v, want %v", got, tc.wantReq)
-			}
-			if got := amounts(c.limits()); !slices.Equal(got, tc.wantLimit) {
-				t.Errorf("limits %v, want %v", got, tc.wantLimit)
-			}
-		})
-	}
-}
-
-func TestIndexerPodLister(t *testing.T) {
+func TestIndexerLister(t *testing.T) {
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	for _, p := range []*corev1.Pod{fullPod("web-1"), fullPod("web-2")} {
-		obj, _ := TrimPod(p)
+		obj, _ := Trim(p)
 		if err := indexer.Add(obj); err != nil {
 			t.Fatal(err)
 		}
 	}
-	other, _ := TrimPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "db-0", Labels: map[string]string{"app": "db"}}})
+	other, _ := Trim(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "db-0", Labels: map[string]string{"app": "db"}}})
 	if err := indexer.Add(other); err != nil {
 		t.Fatal(err)
 	}
-	l := IndexerPodLister{Indexer: indexer}
+	l := IndexerLister{Indexer: indexer}
 	count := func(namespace, selector string) int {
 		t.Helper()
 		pods, err := l.List(namespace, labels.SelectorFromSet(labels.Set(parseSet(selector))))
@@ -178,16 +143,16 @@ func parseSet(s string) map[string]string {
 	return map[string]string{k: v}
 }
 
-// TestTrimPodRetainedBytes measures what a trimmed pod costs the informer's
-// cache, for the note on the second pod informer: the heap a set of them
+// TestTrimRetainedBytes measures what a trimmed pod costs the informer's
+// cache, for the note on the pod informer: the heap a set of them
 // keeps alive, decoded objects dropped. It fails if a pod costs more than
 // 1 KiB, which would mean the transform kept something it should not.
-func TestTrimPodRetainedBytes(t *testing.T) {
+func TestTrimRetainedBytes(t *testing.T) {
 	const n = 20_000
 	kept := make([]any, n)
 	before := heapInUse()
 	for i := range kept {
-		kept[i], _ = TrimPod(fullPod(fmt.Sprintf("web-%d", i)))
+		kept[i], _ = Trim(fullPod(fmt.Sprintf("web-%d", i)))
 	}
 	after := heapInUse()
 	perPod := float64(after-before) / n
@@ -204,4 +169,38 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestTrimInterns checks that the strings pods share are held once: two pods
+// of one workload point at the same bytes for their namespace, label keys and
+// values and container names, while each keeps its own name.
+func TestTrimInterns(t *testing.T) {
+	a, _ := Trim(fullPod("web-1"))
+	b, _ := Trim(fullPod("web-2"))
+	pa, pb := a.(*Pod), b.(*Pod)
+	same := func(what, x, y string) {
+		t.Helper()
+		if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: %q and %q are not one interned string", what, x, y)
+		}
+	}
+	same("namespace", pa.Namespace, pb.Namespace)
+	same("label value", pa.Labels["pod-template-hash"], pb.Labels["pod-template-hash"])
+	same("container name", pa.Containers[0].Name, pb.Containers[0].Name)
+	for k := range pa.Labels {
+		for k2 := range pb.Labels {
+			if k == k2 {
+				same("label key", k, k2)
+			}
+		}
+	}
+	if unsafe.StringData(pa.Name) == unsafe.StringData(pb.Name) {
+		t.Error("two pods share one name's bytes")
+	}
+	// An unset namespace or label map stays unset rather than becoming an
+	// empty, allocated one.
+	c, _ := Trim(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare"}})
+	if pc := c.(*Pod); pc.Labels != nil || pc.Namespace != "" {
+		t.Errorf("bare pod trimmed to labels %v namespace %q", pc.Labels, pc.Namespace)
+	}
 }

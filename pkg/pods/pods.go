@@ -1,21 +1,24 @@
-package usage
+// Package pods is the one pod informer's view of a pod: what both APIs read
+// of it and nothing more. metrics.k8s.io serves a pod's name, namespace and
+// labels; usage.ringmetrics.dev adds each container's requests and limits.
+// One typed informer whose transform is Trim feeds both, so 150 000 pods
+// are decoded and held once.
+package pods
 
 import (
+	"unique"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
-// Pod is what the usage API keeps of a running pod: the name, namespace,
-// UID and labels, and each container's name, requests and limits of cpu and
-// memory — TrimPod's result, about 700 bytes with two labels and two
-// containers where a typed Pod trimmed to the same fields keeps 4.6 KB
-// (TestTrimPodRetainedBytes).
+// Pod is what the server keeps of a running pod: the name, namespace, UID,
+// resource version and labels, and each container's name, requests and
+// limits of cpu and memory — Trim's result, a few hundred bytes where the
+// decoded Pod is several kilobytes (TestTrimRetainedBytes).
 type Pod struct {
 	// ObjectMeta holds Name, Namespace, UID, ResourceVersion and Labels,
 	// nothing else; it makes a Pod an object an informer's store can key.
@@ -33,47 +36,15 @@ type Container struct {
 	CPULimitMilli, MemoryLimitBytes     int64
 }
 
-// requests and limits return the container's, nil when it sets neither.
-func (c *Container) requests() *v1alpha1.Resources {
-	return newResources(c.CPURequestMilli, c.MemoryRequestBytes)
-}
-
-func (c *Container) limits() *v1alpha1.Resources {
-	return newResources(c.CPULimitMilli, c.MemoryLimitBytes)
-}
-
-// resourcesBlock holds Resources and the quantities it points to in one
-// allocation: a LIST of every pod builds one per container.
-type resourcesBlock struct {
-	r        v1alpha1.Resources
-	cpu, mem resource.Quantity
-}
-
-// newResources returns cpu (millicores) and memory (bytes), each absent when
-// negative; nil when both are.
-func newResources(cpuMilli, memBytes int64) *v1alpha1.Resources {
-	if cpuMilli < 0 && memBytes < 0 {
-		return nil
-	}
-	b := &resourcesBlock{}
-	if cpuMilli >= 0 {
-		b.cpu = *resource.NewMilliQuantity(cpuMilli, resource.DecimalSI)
-		b.r.CPU = &b.cpu
-	}
-	if memBytes >= 0 {
-		b.mem = *resource.NewQuantity(memBytes, resource.BinarySI)
-		b.r.Memory = &b.mem
-	}
-	return &b.r
-}
-
-// TrimPod is the transform of the pod informer this API reads: it turns a
-// *corev1.Pod into a *Pod before the informer stores it, so the informer
-// keeps a few hundred bytes per pod. Anything else (a *Pod already, a
-// tombstone) passes through unchanged. The informer's store then holds
-// *Pod: read it through IndexerPodLister, never through client-go's typed
-// pod lister.
-func TrimPod(obj any) (any, error) {
+// Trim is the transform of the pod informer: it turns a *corev1.Pod into a
+// *Pod before the informer stores it. Anything else (a *Pod already, a
+// tombstone) passes through unchanged. The informer's store then holds *Pod:
+// read it through IndexerLister, never through client-go's typed pod lister.
+//
+// Namespaces, label keys and values and container names repeat across the
+// pods of a workload; they are interned (unique.Make, so a string no pod
+// holds any more is freed) and the decoded copies become garbage.
+func Trim(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return obj, nil
@@ -81,10 +52,10 @@ func TrimPod(obj any) (any, error) {
 	out := &Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            pod.Name,
-			Namespace:       pod.Namespace,
+			Namespace:       intern(pod.Namespace),
 			UID:             pod.UID,
 			ResourceVersion: pod.ResourceVersion,
-			Labels:          pod.Labels,
+			Labels:          internLabels(pod.Labels),
 		},
 	}
 	n := len(pod.Spec.Containers)
@@ -105,13 +76,33 @@ func TrimPod(obj any) (any, error) {
 	return out, nil
 }
 
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// internLabels copies labels into a map of exactly their size with interned
+// keys and values; nil stays nil.
+func internLabels(in map[string]string) map[string]string {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[intern(k)] = intern(v)
+	}
+	return out
+}
+
 func isSidecar(c *corev1.Container) bool {
 	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 }
 
 func trimContainer(c *corev1.Container) Container {
 	return Container{
-		Name:               c.Name,
+		Name:               intern(c.Name),
 		CPURequestMilli:    milliOf(c.Resources.Requests, corev1.ResourceCPU),
 		MemoryRequestBytes: valueOf(c.Resources.Requests, corev1.ResourceMemory),
 		CPULimitMilli:      milliOf(c.Resources.Limits, corev1.ResourceCPU),
@@ -133,16 +124,28 @@ func valueOf(list corev1.ResourceList, name corev1.ResourceName) int64 {
 	return -1
 }
 
-// IndexerPodLister is a PodLister over the indexer of a pod informer whose
-// transform is TrimPod, with client-go's default namespace index.
-type IndexerPodLister struct {
+// Lister lists running pods as Trim keeps them; IndexerLister is one. The
+// objects are shared with the informer's cache: callers only read them.
+type Lister interface {
+	// List returns the pods in namespace (every namespace when empty) whose
+	// labels match selector, in any order, in a slice the caller may
+	// reorder.
+	List(namespace string, selector labels.Selector) ([]*Pod, error)
+	// Get returns one pod, or an error for which
+	// k8s.io/apimachinery/pkg/api/errors.IsNotFound is true.
+	Get(namespace, name string) (*Pod, error)
+}
+
+// IndexerLister is a Lister over the indexer of a pod informer whose
+// transform is Trim, with client-go's default namespace index.
+type IndexerLister struct {
 	Indexer cache.Indexer
 }
 
-var _ PodLister = IndexerPodLister{}
+var _ Lister = IndexerLister{}
 
-// List implements PodLister.
-func (l IndexerPodLister) List(namespace string, selector labels.Selector) ([]*Pod, error) {
+// List implements Lister.
+func (l IndexerLister) List(namespace string, selector labels.Selector) ([]*Pod, error) {
 	var (
 		objs []any
 		err  error
@@ -152,17 +155,18 @@ func (l IndexerPodLister) List(namespace string, selector labels.Selector) ([]*P
 	} else if objs, err = l.Indexer.ByIndex(cache.NamespaceIndex, namespace); err != nil {
 		return nil, err
 	}
+	everything := selector.Empty()
 	pods := make([]*Pod, 0, len(objs))
 	for _, obj := range objs {
-		if p, ok := obj.(*Pod); ok && selector.Matches(labels.Set(p.Labels)) {
+		if p, ok := obj.(*Pod); ok && (everything || selector.Matches(labels.Set(p.Labels))) {
 			pods = append(pods, p)
 		}
 	}
 	return pods, nil
 }
 
-// Get implements PodLister.
-func (l IndexerPodLister) Get(namespace, name string) (*Pod, error) {
+// Get implements Lister.
+func (l IndexerLister) Get(namespace, name string) (*Pod, error) {
 	obj, exists, err := l.Indexer.GetByKey(namespace + "/" + name)
 	if err != nil {
 		return nil, err
