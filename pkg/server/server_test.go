@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -46,9 +47,11 @@ type stubKubelet struct {
 	clock    *testingclock.FakeClock
 	epoch    time.Time
 	requests atomic.Int64
-	// served holds the times of the last two responses, newest last.
+	// served holds the times of the last two responses, newest last;
+	// protos the protocols the scrapes came over.
 	mu     sync.Mutex
 	served [2]time.Time
+	protos map[string]int
 }
 
 func (k *stubKubelet) lastTwo() (older, newer time.Time) {
@@ -70,6 +73,10 @@ func (k *stubKubelet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "container_memory_working_set_bytes{container=\"c\",namespace=\"ns\",pod=\"p\"} %d %d\n", containerMem, ms)
 	k.mu.Lock()
 	k.served = [2]time.Time{k.served[1], now.Truncate(time.Millisecond)}
+	if k.protos == nil {
+		k.protos = map[string]int{}
+	}
+	k.protos[r.Proto]++
 	k.mu.Unlock()
 	k.requests.Add(1)
 }
@@ -88,7 +95,11 @@ func newTestServer(t *testing.T) *testServer {
 	epoch := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clk := testingclock.NewFakeClock(epoch)
 	kubelet := &stubKubelet{clock: clk, epoch: epoch}
-	kubeletServer := httptest.NewTLSServer(kubelet)
+	// The stub offers h2 as a kubelet does; the server should still pick
+	// HTTP/1.1 (see New).
+	kubeletServer := httptest.NewUnstartedServer(kubelet)
+	kubeletServer.EnableHTTP2 = true
+	kubeletServer.StartTLS()
 	t.Cleanup(kubeletServer.Close)
 	u, err := url.Parse(kubeletServer.URL)
 	if err != nil {
@@ -104,7 +115,7 @@ func newTestServer(t *testing.T) *testServer {
 	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", Labels: map[string]string{"app": "a"}},
-		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c1"}, {Name: "c2"}}},
+		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c"}}},
 		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
 	}
 
@@ -181,6 +192,12 @@ func TestNewBuildsTwiceAndServes(t *testing.T) {
 			wantQuantity(t, "node cpu", nm.Usage.Cpu().MilliValue(), int64(nodeCores*1000))
 			wantQuantity(t, "node memory", nm.Usage.Memory().Value(), nodeMemory)
 			first, second := s.kubelet.lastTwo()
+			s.kubelet.mu.Lock()
+			protos := maps.Clone(s.kubelet.protos)
+			s.kubelet.mu.Unlock()
+			if protos["HTTP/1.1"] < 2 || len(protos) != 1 {
+				t.Errorf("scrapes by protocol = %v, want every one over HTTP/1.1", protos)
+			}
 			if want := second.Sub(first); nm.Window.Duration != want {
 				t.Errorf("node window = %v, want %v between the two scrapes", nm.Window.Duration, want)
 			}

@@ -118,7 +118,7 @@ func Report(w io.Writer, run *Run, chartFile string) error {
 func writeMethod(b *strings.Builder, run *Run) {
 	b.WriteString("## Method\n\n")
 	b.WriteString("- One bed per scale: etcd and kube-apiserver on loopback, and `test/kubeletsim` serving every node's " +
-		"`/metrics/resource` over TLS (HTTP/2) on its own loopback address, with seeded, steady usage. " +
+		"`/metrics/resource` over TLS (offering HTTP/2 and HTTP/1.1; ringmetrics picks HTTP/1.1, metrics-server HTTP/2) on its own loopback address, with seeded, steady usage. " +
 		"Pods are spread round robin over the namespaces `bench-NN`; one container each.\n")
 	b.WriteString("- **The simulated kubelets run with authentication disabled** (`kubeletsim.Config.AuthDisabled`): they ask for no " +
 		"client certificate and send no TokenReview or SubjectAccessReview, so the apiserver's authentication load does not " +
