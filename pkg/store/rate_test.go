@@ -428,7 +428,7 @@ func TestNanoCores(t *testing.T) {
 }
 
 // testCapacity is the ring size of tests that do not choose one: 15 minutes
-// at 15 s, the server's default.
+// at 15 s, the server's default before it kept an hour.
 const testCapacity = 60
 
 func mustNew(t testing.TB, cfg Config) *Store {

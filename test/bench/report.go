@@ -131,8 +131,8 @@ func writeMethod(b *strings.Builder, run *Run) {
 		"ours in flight, read utime + stime from `/proc/<pid>/stat` at the start and end of a fixed span (4 rounds = 60 s at 15 s) " +
 		"and VmRSS every round (*CPU per scrape round* = CPU-seconds / span × resolution; *RSS* = median sample); then the Go heap " +
 		"from the server's own `/metrics`; then freshness; then the API latencies; last VmHWM (*peak RSS*).\n")
-	b.WriteString("- Both servers scrape every 15 s (metrics-server's default). ringmetrics keeps its default `--history=15m`, " +
-		"60 points per series at 15 s (900 at 1 s); metrics-server keeps 2.\n")
+	b.WriteString("- Both servers scrape every 15 s (metrics-server's default). ringmetrics keeps its default `--history=1h`, " +
+		"240 points per series at 15 s (3 600 at 1 s), though a phase lasts only a few rounds; metrics-server keeps 2.\n")
 	b.WriteString("- *Freshness*: now − the `timestamp` of a NodeMetrics, for 20 nodes spread over the fleet, fetched directly " +
 		"in 5 probes spread over one resolution (at least 1 s apart), and for every node of a NodeMetrics LIST at each probe. " +
 		"The API carries whole seconds, so an age may read up to 1 s more than it is: the ages are upper bounds.\n")

@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ringmetrics/ringmetrics/pkg/server/options"
 )
 
 // Config is one soak run.
@@ -35,7 +37,7 @@ type Config struct {
 
 	Nodes, PodsPerNode, Namespaces int
 	Resolution                     time.Duration
-	// History is --history; 0 keeps ringmetrics's default (15m).
+	// History is --history; 0 keeps ringmetrics's default (1h).
 	History time.Duration
 	// Duration is the soak phase, from the moment the APIService is
 	// Available.
@@ -130,7 +132,7 @@ func (c *Config) history() time.Duration {
 	if c.History > 0 {
 		return c.History
 	}
-	return 15 * time.Minute
+	return options.NewOptions().History
 }
 
 // chartSizing is what the chart's default requests were measured on

@@ -90,7 +90,7 @@ func TestOptionsConfig(t *testing.T) {
 	certFile, keyFile := writeServingCert(t)
 	defaults := configView{
 		Resolution:    15 * time.Second,
-		History:       15 * time.Minute,
+		History:       time.Hour,
 		ScrapeTimeout: 10 * time.Second,
 		Endpoint:      scraper.EndpointAuto,
 		Resolver: scraper.TargetResolver{

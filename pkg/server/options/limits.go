@@ -10,12 +10,13 @@ import (
 
 // LimitOptions bound what one kubelet's response can make ringmetrics keep:
 // a kubelet is not trusted to be honest about its size. The defaults (see
-// decode.Limits) are far above any real node. With the default 15 minutes
-// of history at 15 s, a container costs 1 440 bytes of rings, under 1 KiB
-// of bookkeeping in the decoder and the store, and its three names (twice
-// over while a churning kubelet's old names wait for the decoder to compact
-// its intern table), so the defaults bound one node to about 39 MiB
-// (test/bounds measures at most 27 MiB for the worst bodies it builds).
+// decode.Limits) are far above any real node. With the default hour of
+// history at 15 s (240 points), a container costs at most 8.3 KB of rings
+// whatever the kubelet sends (store.MaxSeriesBytes; real containers take
+// 1-3 KB), under 1 KiB of bookkeeping in the decoder and the store, and its
+// three names (twice over while a churning kubelet's old names wait for the
+// decoder to compact its intern table), so the defaults bound one node to
+// about 104 MiB (test/bounds; the worst bodies it builds hold 14 MiB).
 type LimitOptions struct {
 	MaxContainers int
 	MaxPods       int

@@ -70,7 +70,7 @@ func NewOptions() *Options {
 		Limits:           NewLimitOptions(),
 		InFlight:         NewInFlightOptions(),
 		MetricResolution: 15 * time.Second,
-		History:          15 * time.Minute,
+		History:          time.Hour,
 		ServeV1:          true,
 	}
 	// metrics-server's image listens on 10250; ours defaults to the same so
