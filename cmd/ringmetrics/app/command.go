@@ -4,6 +4,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -52,6 +53,14 @@ func run(ctx context.Context, o *options.Options) error {
 	// authentication posts every caller's bearer token in one.
 	redact.Install()
 	klog.InfoS("Starting ringmetrics", "version", version.Get().GitVersion)
+	// Before the informers and rings allocate: from here on the heap is
+	// held to what the container is given.
+	mem, err := tuneMemory(os.DirFS("/"), memoryLimitRatioDefault, gcPercentDefault)
+	if err != nil {
+		klog.ErrorS(err, "Leaving the Go memory limit alone")
+	}
+	klog.InfoS("Go memory limit and GC target", "memoryLimit", mem.MemoryLimit, "cgroupLimit", mem.CgroupLimit,
+		"source", mem.Source, "gcPercent", mem.GCPercent, "gomemlimitEnv", os.Getenv("GOMEMLIMIT"), "gogcEnv", os.Getenv("GOGC"))
 	cfg, err := o.Config()
 	if err != nil {
 		return err
