@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -24,6 +25,13 @@ type Process struct {
 // StartProcess starts binary with args, writing its stdout and stderr to
 // logDir/name.log. The process is killed if the test binary dies first.
 func StartProcess(name, binary string, args []string, logDir string) (*Process, error) {
+	return StartProcessEnv(name, binary, args, nil, logDir)
+}
+
+// StartProcessEnv is StartProcess with env (NAME=value pairs) added to the
+// environment the process inherits from this one; a name in both takes
+// env's value.
+func StartProcessEnv(name, binary string, args, env []string, logDir string) (*Process, error) {
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("%s binary: %w (run make build / hack/tools.sh)", name, err)
 	}
@@ -37,6 +45,10 @@ func StartProcess(name, binary string, args []string, logDir string) (*Process, 
 	}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if len(env) > 0 {
+		// exec takes the last value of a name given twice.
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
@@ -48,6 +60,18 @@ func StartProcess(name, binary string, args []string, logDir string) (*Process, 
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// ParseEnv splits space-separated NAME=value pairs, as the harnesses'
+// -ringmetrics-env flags take them, and refuses a word without a name.
+func ParseEnv(s string) ([]string, error) {
+	env := strings.Fields(s)
+	for _, kv := range env {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return nil, fmt.Errorf("%q is not NAME=value", kv)
+		}
+	}
+	return env, nil
 }
 
 // PID is the process id.

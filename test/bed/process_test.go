@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +71,36 @@ func TestTailOnFailure(t *testing.T) {
 			t.Errorf("failed=%v: logged %q", failed, f.logged)
 		}
 	}
+}
+
+func TestProcessEnv(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "tool")
+	writeExecutable(t, script, "#!/bin/sh\necho \"GOGC=$GOGC INHERITED=$BED_TEST_INHERITED\"\n")
+	t.Setenv("BED_TEST_INHERITED", "yes")
+	t.Setenv("GOGC", "400")
+	p, err := StartProcessEnv("tool", script, nil, []string{"GOGC=100"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Exited()
+	if got, want := Tail(p.LogPath, 1), "GOGC=100 INHERITED=yes"; got != want {
+		t.Errorf("the process printed %q, want %q", got, want)
+	}
+}
+
+func TestParseEnv(t *testing.T) {
+	f := func(in string, want []string, wantErr bool) {
+		t.Helper()
+		got, err := ParseEnv(in)
+		if (err != nil) != wantErr || !slices.Equal(got, want) {
+			t.Errorf("ParseEnv(%q) = %q, %v; want %q, error %v", in, got, err, want, wantErr)
+		}
+	}
+	f("", nil, false)
+	f("GOGC=100", []string{"GOGC=100"}, false)
+	f("  GOGC=100   GOMEMLIMIT=1GiB ", []string{"GOGC=100", "GOMEMLIMIT=1GiB"}, false)
+	f("EMPTY=", []string{"EMPTY="}, false)
+	f("GOGC", nil, true)
+	f("=100", nil, true)
 }

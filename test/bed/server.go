@@ -31,7 +31,10 @@ type ServerSpec struct {
 	Name   string
 	Binary string
 	// Args, without --secure-port and --bind-address, which StartServer sets.
-	Args   []string
+	Args []string
+	// Env is added to the environment the server inherits, as NAME=value
+	// pairs.
+	Env    []string
 	LogDir string
 	// Host and Port are its --bind-address and --secure-port: by default
 	// 127.0.0.1 and a free port. Replicas standing for pods on the host
@@ -67,7 +70,7 @@ func StartServer(ctx context.Context, spec ServerSpec, readyTimeout time.Duratio
 		}
 	}
 	args := append([]string{"--bind-address=" + host, "--secure-port=" + strconv.Itoa(port)}, spec.Args...)
-	p, err := StartProcess(spec.Name, spec.Binary, args, spec.LogDir)
+	p, err := StartProcessEnv(spec.Name, spec.Binary, args, spec.Env, spec.LogDir)
 	if err != nil {
 		return nil, err
 	}

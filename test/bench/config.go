@@ -35,6 +35,9 @@ const (
 type Config struct {
 	// Ringmetrics is the path of the ringmetrics binary.
 	Ringmetrics string
+	// RingmetricsEnv is added to ringmetrics's environment (NAME=value
+	// pairs, such as GOGC=100); metrics-server's is left as inherited.
+	RingmetricsEnv []string
 	// Scales are run in order, each on a bed of its own.
 	Scales []Scale
 	// WorkDir receives one directory per scale (certificates, etcd data,

@@ -131,6 +131,12 @@ func writeMethod(b *strings.Builder, run *Run) {
 		"ours in flight, read utime + stime from `/proc/<pid>/stat` at the start and end of a fixed span (4 rounds = 60 s at 15 s) " +
 		"and VmRSS every round (*CPU per scrape round* = CPU-seconds / span × resolution; *RSS* = median sample); then the Go heap " +
 		"from the server's own `/metrics`; then freshness; then the API latencies; last VmHWM (*peak RSS*).\n")
+	if len(run.RingmetricsEnv) > 0 {
+		fmt.Fprintf(b, "- **ringmetrics ran with `%s` added to its environment**; metrics-server with the harness's environment unchanged.\n",
+			strings.Join(run.RingmetricsEnv, " "))
+	} else {
+		b.WriteString("- Both servers ran with the harness's environment; nothing was added to either.\n")
+	}
 	b.WriteString("- Both servers scrape every 15 s (metrics-server's default). ringmetrics keeps its default `--history=1h`, " +
 		"240 points per series at 15 s (3 600 at 1 s), though a phase lasts only a few rounds; metrics-server keeps 2.\n")
 	b.WriteString("- *Freshness*: now − the `timestamp` of a NodeMetrics, for 20 nodes spread over the fleet, fetched directly " +

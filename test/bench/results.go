@@ -123,11 +123,13 @@ func (p *PhaseResult) latency(e Endpoint, path, format string) (Latency, bool) {
 
 // Run is a saved run: what the report is rendered from.
 type Run struct {
-	Machine Machine       `json:"machine"`
-	Command string        `json:"command"`
-	Started time.Time     `json:"started"`
-	Elapsed Duration      `json:"elapsed"`
-	Scales  []ScaleResult `json:"scales"`
+	Machine Machine `json:"machine"`
+	Command string  `json:"command"`
+	// RingmetricsEnv is what was added to ringmetrics's environment.
+	RingmetricsEnv []string      `json:"ringmetricsEnv,omitempty"`
+	Started        time.Time     `json:"started"`
+	Elapsed        Duration      `json:"elapsed"`
+	Scales         []ScaleResult `json:"scales"`
 }
 
 // Save writes r as indented JSON.

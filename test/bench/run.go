@@ -193,6 +193,7 @@ func (r *scaleRun) spec(srv Server, index int) (bed.ServerSpec, error) {
 	switch srv {
 	case Ringmetrics:
 		spec = r.bed.RingmetricsSpec(r.cfg.Ringmetrics, resolution, "--profiling")
+		spec.Env = r.cfg.RingmetricsEnv
 	case MetricsServer:
 		var err error
 		if spec, err = r.bed.MetricsServerSpec(resolution, "--profiling"); err != nil {

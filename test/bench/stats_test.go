@@ -127,6 +127,18 @@ func TestReportAndChart(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
 	}
+	if want := "nothing was added to either"; !strings.Contains(got, want) {
+		t.Errorf("report without -ringmetrics-env lacks %q", want)
+	}
+	run.RingmetricsEnv = []string{"GOGC=100", "GOMEMLIMIT=1GiB"}
+	report.Reset()
+	if err := Report(&report, run, ChartFile); err != nil {
+		t.Fatal(err)
+	}
+	if want := "ringmetrics ran with `GOGC=100 GOMEMLIMIT=1GiB` added to its environment"; !strings.Contains(report.String(), want) {
+		t.Errorf("report lacks %q", want)
+	}
+
 	var chart bytes.Buffer
 	if err := Chart(&chart, run); err != nil {
 		t.Fatal(err)

@@ -31,9 +31,11 @@ import (
 // Config is one soak run.
 type Config struct {
 	// Ringmetrics is the path of the binary under test; ExtraArgs are
-	// appended to the bed's flags for it.
+	// appended to the bed's flags for it, and Env (NAME=value pairs, such
+	// as GOGC=100) to the environment it inherits.
 	Ringmetrics string
 	ExtraArgs   []string
+	Env         []string
 
 	Nodes, PodsPerNode, Namespaces int
 	Resolution                     time.Duration

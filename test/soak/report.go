@@ -43,6 +43,11 @@ func Report(w io.Writer, r *Result, command string, m bench.Machine) error {
 	}
 	p("| fleet | %d nodes × %d pods (%d pods, one container each) over %d namespaces; %s |\n", cfg.Nodes, cfg.PodsPerNode, r.Pods, cfg.Namespaces, r.FleetCreate)
 	p("| ringmetrics flags | `%s` |\n", strings.Join(redactPaths(r.Args), " "))
+	if len(r.Env) > 0 {
+		p("| added to ringmetrics's environment | `%s` |\n", strings.Join(r.Env, " "))
+	} else {
+		p("| added to ringmetrics's environment | nothing |\n")
+	}
 	p("| time to Ready | %v |\n", r.Ready.Round(time.Millisecond))
 	p("| soak phase | %v: HPA-like LISTs of %d namespaces every %v (%d at a time), a full LIST every %v, GETs at %.0f/s over %d pods |\n",
 		cfg.Duration, cfg.HPANamespaces, cfg.HPAInterval, cfg.HPAWorkers, cfg.TopInterval, cfg.GetRate, cfg.GetPods)

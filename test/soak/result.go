@@ -19,6 +19,8 @@ type Result struct {
 	Pods        int           `json:"pods"`
 	// Args are ringmetrics's flags.
 	Args []string `json:"args"`
+	// Env is what was added to ringmetrics's environment.
+	Env []string `json:"env,omitempty"`
 	// Ready is from process start until /readyz answered 200.
 	Ready time.Duration `json:"ready"`
 	// MemoryBudget is Config.MemoryBudget().

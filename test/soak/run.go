@@ -81,7 +81,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		args = append(args, "--history="+cfg.History.String())
 	}
 	spec := b.RingmetricsSpec(cfg.Ringmetrics, cfg.Resolution, append(args, cfg.ExtraArgs...)...)
-	res.Args = spec.Args
+	spec.Env = cfg.Env
+	res.Args, res.Env = spec.Args, spec.Env
 	start := time.Now()
 	s, err := bed.StartServer(ctx, spec, 2*time.Minute+time.Duration(cfg.Nodes)*60*time.Millisecond)
 	if err != nil {

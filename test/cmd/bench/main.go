@@ -47,6 +47,7 @@ func run() error {
 		command     = flag.String("command", "", "command line recorded in RESULTS.md (default this process's)")
 		reportOnly  = flag.Bool("report-only", false, "render <out>/results.json again without measuring")
 		firstIP     = flag.String("first-ip", "127.60.0.1", "loopback address of node 0, away from the end-to-end tests' 127.1.0.1")
+		envFlag     = flag.String("ringmetrics-env", "", "space-separated NAME=value pairs added to ringmetrics's environment, e.g. GOGC=100")
 	)
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -110,6 +111,10 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("-first-ip: %w", err)
 	}
+	env, err := bed.ParseEnv(*envFlag)
+	if err != nil {
+		return fmt.Errorf("-ringmetrics-env: %w", err)
+	}
 	// A copy: a make build elsewhere during a run of an hour must not swap
 	// the binary between phases.
 	binary := filepath.Join(*workDir, "ringmetrics")
@@ -119,7 +124,7 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	result := &bench.Run{Machine: bench.DescribeMachine(), Command: *command, Started: time.Now()}
+	result := &bench.Run{Machine: bench.DescribeMachine(), Command: *command, RingmetricsEnv: env, Started: time.Now()}
 	result.Machine.Versions = bench.Versions(binary)
 	log.Printf("bench: %d scales, open-file limit %d, beds in %s", len(plan), limit, *workDir)
 	save := func(scales []bench.ScaleResult) {
@@ -132,14 +137,15 @@ func run() error {
 		log.Printf("bench: wrote %s", filepath.Join(*out, bench.ResultsFile))
 	}
 	_, err = bench.Measure(ctx, bench.Config{
-		Ringmetrics: binary,
-		Scales:      plan,
-		WorkDir:     *workDir,
-		KeepWorkDir: *keep,
-		ProfileDir:  *profileDir,
-		FirstIP:     first,
-		Logf:        log.Printf,
-		Done:        save,
+		Ringmetrics:    binary,
+		RingmetricsEnv: env,
+		Scales:         plan,
+		WorkDir:        *workDir,
+		KeepWorkDir:    *keep,
+		ProfileDir:     *profileDir,
+		FirstIP:        first,
+		Logf:           log.Printf,
+		Done:           save,
 	})
 	if err == nil && !*keep {
 		os.Remove(binary)

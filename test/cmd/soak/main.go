@@ -43,6 +43,7 @@ func run() error {
 		command     = flag.String("command", "", "command line recorded in the report (default this process's)")
 		firstIP     = flag.String("first-ip", "127.63.0.1", "loopback address of node 0, away from the other harnesses' ranges")
 		extra       = flag.String("ringmetrics-args", "", "space-separated flags added to ringmetrics's, such as --max-cluster-list-requests-inflight=0")
+		env         = flag.String("ringmetrics-env", "", "space-separated NAME=value pairs added to ringmetrics's environment, e.g. GOGC=100")
 		short       = flag.Bool("short", false, "the short run make test runs (50 nodes × 10 pods, 2s, 60s + 20s)")
 	)
 	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "simulated nodes")
@@ -59,11 +60,14 @@ func run() error {
 		cfg = soak.Short()
 	}
 	cfg.ExtraArgs = strings.Fields(*extra)
+	var err error
+	if cfg.Env, err = bed.ParseEnv(*env); err != nil {
+		return fmt.Errorf("-ringmetrics-env: %w", err)
+	}
 	log.SetFlags(log.Ltime)
 	if _, err := bench.RaiseOpenFiles(); err != nil {
 		return fmt.Errorf("raising the open-file limit: %w", err)
 	}
-	var err error
 	if cfg.MemoryRequest, err = soak.ChartMemoryRequest(*values); err != nil {
 		return err
 	}
