@@ -1,15 +1,13 @@
 package api
 
 import (
-	"math"
-	"time"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/metrics/pkg/apis/metrics"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -32,28 +30,15 @@ func memoryQuantity(u sample.Usage) resource.Quantity {
 	return quantity(u.MemoryBytes, 0, resource.BinarySI)
 }
 
-// quantity returns v·10^scale. Quantity holds an int64: a larger v loses
-// decimal digits of precision until it fits, as in metrics-server.
+// quantity, msTime and msDuration keep these names for fast*.go, which must
+// write the same bytes as the typed path: both go through readonly.
 func quantity(v uint64, scale resource.Scale, format resource.Format) resource.Quantity {
-	for v > math.MaxInt64 {
-		v /= 10
-		scale++
-	}
-	var q resource.Quantity
-	q.SetScaled(int64(v), scale)
-	q.Format = format
-	return q
+	return readonly.Quantity(v, scale, format)
 }
 
-// msTime converts milliseconds since the Unix epoch to a metav1.Time.
-func msTime(ms int64) metav1.Time {
-	return metav1.Time{Time: time.UnixMilli(ms)}
-}
+func msTime(ms int64) metav1.Time { return readonly.MsTime(ms) }
 
-// msDuration converts a span in milliseconds to a metav1.Duration.
-func msDuration(ms int64) metav1.Duration {
-	return metav1.Duration{Duration: time.Duration(ms) * time.Millisecond}
-}
+func msDuration(ms int64) metav1.Duration { return readonly.MsDuration(ms) }
 
 // containerArena hands out container slices carved from large shared blocks,
 // so that a LIST of n pods allocates a few blocks instead of n slices. Each

@@ -2,18 +2,17 @@ package api
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/klog/v2"
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
 
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -21,20 +20,13 @@ import (
 // get and list, from the nodes the lister knows and the usage the reader holds
 // for them.
 type NodeStorage struct {
+	readonly.Resource
 	reader MetricsReader
 	nodes  NodeLister
 	clock  clock.PassiveClock
 }
 
-var (
-	_ rest.Storage              = (*NodeStorage)(nil)
-	_ rest.Getter               = (*NodeStorage)(nil)
-	_ rest.Lister               = (*NodeStorage)(nil)
-	_ rest.Scoper               = (*NodeStorage)(nil)
-	_ rest.KindProvider         = (*NodeStorage)(nil)
-	_ rest.SingularNameProvider = (*NodeStorage)(nil)
-	_ rest.TableConvertor       = (*NodeStorage)(nil)
-)
+var _ readonly.Storage = (*NodeStorage)(nil)
 
 // nodeMetricsResource names the resource in NotFound errors, as metrics-server does.
 var nodeMetricsResource = metrics.Resource("nodemetrics")
@@ -42,38 +34,24 @@ var nodeMetricsResource = metrics.Resource("nodemetrics")
 // NewNodeStorage returns the nodes storage. clock gives each object's
 // creationTimestamp (the time of the request, as metrics-server sets it).
 func NewNodeStorage(reader MetricsReader, nodes NodeLister, clock clock.PassiveClock) *NodeStorage {
-	return &NodeStorage{reader: reader, nodes: nodes, clock: clock}
+	return &NodeStorage{
+		Resource: readonly.Resource{
+			Empty:     func() runtime.Object { return &metrics.NodeMetrics{} },
+			EmptyList: func() runtime.Object { return &metrics.NodeMetricsList{} },
+			KindName:  "NodeMetrics",
+			// No singular name, as in metrics-server's discovery document:
+			// clients derive it from the kind ("nodemetrics").
+		},
+		reader: reader, nodes: nodes, clock: clock,
+	}
 }
-
-// New implements rest.Storage.
-func (s *NodeStorage) New() runtime.Object { return &metrics.NodeMetrics{} }
-
-// Destroy implements rest.Storage: the storage holds nothing to release.
-func (s *NodeStorage) Destroy() {}
-
-// NewList implements rest.Lister.
-func (s *NodeStorage) NewList() runtime.Object { return &metrics.NodeMetricsList{} }
-
-// Kind implements rest.KindProvider.
-func (s *NodeStorage) Kind() string { return "NodeMetrics" }
-
-// NamespaceScoped implements rest.Scoper.
-func (s *NodeStorage) NamespaceScoped() bool { return false }
-
-// GetSingularName implements rest.SingularNameProvider. It is empty, as in
-// metrics-server's discovery document; clients then derive the singular
-// from the kind ("nodemetrics").
-func (s *NodeStorage) GetSingularName() string { return "" }
 
 // Get implements rest.Getter. A node the lister does not know, or one without
 // data, is NotFound.
 func (s *NodeStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	node, err := s.nodes.Get(name)
-	if apierrors.IsNotFound(err) || (err == nil && node == nil) {
-		return nil, apierrors.NewNotFound(nodeMetricsResource, name)
-	}
+	node, err := readonly.GetNode(s.nodes, nodeMetricsResource, name)
 	if err != nil {
-		return nil, fmt.Errorf("getting node %q: %w", name, err)
+		return nil, err
 	}
 	usage, ok := s.reader.NodeUsage(name)
 	if !ok {

@@ -2,19 +2,18 @@ package api
 
 import (
 	"context"
-	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
-	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/klog/v2"
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -22,20 +21,13 @@ import (
 // list, from the pods the lister knows and the usage the reader holds for
 // their containers.
 type PodStorage struct {
+	readonly.Resource
 	reader MetricsReader
 	pods   pods.Lister
 	clock  clock.PassiveClock
 }
 
-var (
-	_ rest.Storage              = (*PodStorage)(nil)
-	_ rest.Getter               = (*PodStorage)(nil)
-	_ rest.Lister               = (*PodStorage)(nil)
-	_ rest.Scoper               = (*PodStorage)(nil)
-	_ rest.KindProvider         = (*PodStorage)(nil)
-	_ rest.SingularNameProvider = (*PodStorage)(nil)
-	_ rest.TableConvertor       = (*PodStorage)(nil)
-)
+var _ readonly.Storage = (*PodStorage)(nil)
 
 // podMetricsResource names the resource in NotFound errors, as metrics-server does.
 var podMetricsResource = metrics.Resource("podmetrics")
@@ -43,39 +35,26 @@ var podMetricsResource = metrics.Resource("podmetrics")
 // NewPodStorage returns the pods storage. clock gives each object's
 // creationTimestamp (the time of the request, as metrics-server sets it).
 func NewPodStorage(reader MetricsReader, pods pods.Lister, clock clock.PassiveClock) *PodStorage {
-	return &PodStorage{reader: reader, pods: pods, clock: clock}
+	return &PodStorage{
+		Resource: readonly.Resource{
+			Empty:      func() runtime.Object { return &metrics.PodMetrics{} },
+			EmptyList:  func() runtime.Object { return &metrics.PodMetricsList{} },
+			KindName:   "PodMetrics",
+			Namespaced: true,
+			// No singular name, as in metrics-server's discovery document:
+			// clients derive it from the kind ("podmetrics").
+		},
+		reader: reader, pods: pods, clock: clock,
+	}
 }
-
-// New implements rest.Storage.
-func (s *PodStorage) New() runtime.Object { return &metrics.PodMetrics{} }
-
-// Destroy implements rest.Storage: the storage holds nothing to release.
-func (s *PodStorage) Destroy() {}
-
-// NewList implements rest.Lister.
-func (s *PodStorage) NewList() runtime.Object { return &metrics.PodMetricsList{} }
-
-// Kind implements rest.KindProvider.
-func (s *PodStorage) Kind() string { return "PodMetrics" }
-
-// NamespaceScoped implements rest.Scoper.
-func (s *PodStorage) NamespaceScoped() bool { return true }
-
-// GetSingularName implements rest.SingularNameProvider. It is empty, as in
-// metrics-server's discovery document; clients then derive the singular
-// from the kind ("podmetrics").
-func (s *PodStorage) GetSingularName() string { return "" }
 
 // Get implements rest.Getter. A pod the lister does not know, or one without
 // data, is NotFound.
 func (s *PodStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
 	namespace := genericapirequest.NamespaceValue(ctx)
-	pod, err := s.pods.Get(namespace, name)
-	if apierrors.IsNotFound(err) || (err == nil && pod == nil) {
-		return nil, apierrors.NewNotFound(podMetricsResource, name)
-	}
+	pod, err := readonly.GetPod(s.pods, podMetricsResource, namespace, name)
 	if err != nil {
-		return nil, fmt.Errorf("getting pod %s/%s: %w", namespace, name, err)
+		return nil, err
 	}
 	usage, ok := s.reader.PodUsage(namespace, name, nil)
 	if !ok || len(usage) == 0 {

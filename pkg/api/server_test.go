@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -14,14 +15,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/metrics/pkg/apis/metrics"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"k8s.io/utils/clock"
@@ -51,65 +52,34 @@ func (reader) PodUsage(namespace, pod string, dst []sample.ContainerUsage) ([]sa
 	return append(dst, sample.ContainerUsage{Name: "app", Usage: u}), true
 }
 
-type nodeLister []*corev1.Node
-
-func (l nodeLister) List(selector labels.Selector) ([]*corev1.Node, error) {
-	var out []*corev1.Node
-	for _, n := range l {
-		if selector.Matches(labels.Set(n.Labels)) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func (l nodeLister) Get(name string) (*corev1.Node, error) {
-	for _, n := range l {
-		if n.Name == name {
-			return n, nil
-		}
-	}
-	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), name)
-}
-
-type podLister []*pods.Pod
-
-func (l podLister) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
-	var out []*pods.Pod
-	for _, p := range l {
-		if (namespace == "" || namespace == p.Namespace) && selector.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-func (l podLister) Get(namespace, name string) (*pods.Pod, error) {
-	for _, p := range l {
-		if p.Namespace == namespace && p.Name == name {
-			return p, nil
-		}
-	}
-	return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
-}
-
 // startServer runs a generic apiserver with the metrics API installed, on a
 // loopback port with a self-signed certificate and without authentication or
 // authorization, until the test ends. It returns the server's base URL and
 // a client that trusts it.
 func startServer(t *testing.T, versions api.Versions) (string, *http.Client) {
 	t.Helper()
-	nodes := nodeLister{
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
-	}
-	pods := podLister{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1", Labels: map[string]string{"app": "web"}}},
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0", Labels: map[string]string{"app": "db"}}},
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
+	// The listers pkg/server serves from, over indexers filled as its
+	// informers fill them.
+	nodeStore := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	podStore := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := errors.Join(
+		nodeStore.Replace([]any{
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
+		}, ""),
+		podStore.Replace([]any{
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1", Labels: map[string]string{"app": "web"}}},
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0", Labels: map[string]string{"app": "db"}}},
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
+		}, ""),
+	); err != nil {
+		t.Fatal(err)
 	}
 	s := runServer(t, nil, func(server *genericapiserver.GenericAPIServer) error {
-		return api.Install(server, api.Config{Reader: reader{}, Nodes: nodes, Pods: pods, Clock: clock.RealClock{}, Versions: versions})
+		return api.Install(server, api.Config{
+			Reader: reader{}, Nodes: corelisters.NewNodeLister(nodeStore), Pods: pods.IndexerLister{Indexer: podStore},
+			Clock: clock.RealClock{}, Versions: versions,
+		})
 	})
 	return s.base, s.client
 }

@@ -1,15 +1,13 @@
 package api
 
 import (
-	"fmt"
-	"slices"
-
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/metrics/pkg/apis/metrics"
+
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 )
 
 // The columns of `kubectl get nodemetrics` and `kubectl get podmetrics`,
@@ -25,72 +23,27 @@ var metricsColumns = []metav1.TableColumnDefinition{
 
 // nodeTable converts a NodeMetrics or NodeMetricsList to a table, one row per
 // node.
-func nodeTable(object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	var items []metrics.NodeMetrics
-	table := newTable(tableOptions)
-	switch obj := object.(type) {
-	case *metrics.NodeMetrics:
-		items = []metrics.NodeMetrics{*obj}
-		table.ResourceVersion = obj.ResourceVersion
-	case *metrics.NodeMetricsList:
-		items = obj.Items
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("cannot convert a %T to a node metrics table", object))
-	}
-	table.Rows = make([]metav1.TableRow, len(items))
-	for i := range items {
-		m := &items[i]
-		table.Rows[i] = metav1.TableRow{
-			Cells:  usageCells(m.Name, m.Usage[corev1.ResourceCPU], m.Usage[corev1.ResourceMemory], m.Window),
-			Object: runtime.RawExtension{Object: m},
-		}
-	}
-	return table, nil
+func nodeTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return readonly.Table(object, tableOptions, metricsColumns, "node metrics",
+		func(l *metrics.NodeMetricsList) []metrics.NodeMetrics { return l.Items },
+		func(m *metrics.NodeMetrics) []any {
+			return usageCells(m.Name, m.Usage[corev1.ResourceCPU], m.Usage[corev1.ResourceMemory], m.Window)
+		})
 }
 
 // podTable converts a PodMetrics or PodMetricsList to a table, one row per
 // pod; a pod's usage is the sum over its containers.
-func podTable(object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	var items []metrics.PodMetrics
-	table := newTable(tableOptions)
-	switch obj := object.(type) {
-	case *metrics.PodMetrics:
-		items = []metrics.PodMetrics{*obj}
-		table.ResourceVersion = obj.ResourceVersion
-	case *metrics.PodMetricsList:
-		items = obj.Items
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("cannot convert a %T to a pod metrics table", object))
-	}
-	table.Rows = make([]metav1.TableRow, len(items))
-	for i := range items {
-		m := &items[i]
-		var cpu, memory resource.Quantity
-		for _, c := range m.Containers {
-			cpu.Add(c.Usage[corev1.ResourceCPU])
-			memory.Add(c.Usage[corev1.ResourceMemory])
-		}
-		table.Rows[i] = metav1.TableRow{
-			Cells:  usageCells(m.Name, cpu, memory, m.Window),
-			Object: runtime.RawExtension{Object: m},
-		}
-	}
-	return table, nil
-}
-
-// newTable returns a table with the column definitions, unless the client
-// asked for none.
-func newTable(tableOptions runtime.Object) *metav1.Table {
-	table := &metav1.Table{}
-	if opts, ok := tableOptions.(*metav1.TableOptions); !ok || !opts.NoHeaders {
-		// A copy: the table is the caller's to change.
-		table.ColumnDefinitions = slices.Clone(metricsColumns)
-	}
-	return table
+func podTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return readonly.Table(object, tableOptions, metricsColumns, "pod metrics",
+		func(l *metrics.PodMetricsList) []metrics.PodMetrics { return l.Items },
+		func(m *metrics.PodMetrics) []any {
+			var cpu, memory resource.Quantity
+			for _, c := range m.Containers {
+				cpu.Add(c.Usage[corev1.ResourceCPU])
+				memory.Add(c.Usage[corev1.ResourceMemory])
+			}
+			return usageCells(m.Name, cpu, memory, m.Window)
+		})
 }
 
 func usageCells(name string, cpu, memory resource.Quantity, window metav1.Duration) []any {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
@@ -131,8 +132,8 @@ func (b *builder) total(out *v1alpha1.PodUsage) {
 			max: saturatingAdd(t.mem.max, s.mem.max),
 		}
 	}
-	out.Timestamp = msTime(t.timestampMs)
-	out.Window = msDuration(t.windowMs)
+	out.Timestamp = readonly.MsTime(t.timestampMs)
+	out.Window = readonly.MsDuration(t.windowMs)
 	requests := sumIfAll(out.Containers, func(c *v1alpha1.ContainerUsage) *v1alpha1.Resources { return c.Requests })
 	out.Total = v1alpha1.Total{
 		CPU:            apiCPU(t.cpu),

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
@@ -14,37 +15,18 @@ import (
 // cpuQuantity is nanocores as the metrics API serves them: DecimalSI,
 // scale -9 ("120m" when exact, "123456789n" otherwise).
 func cpuQuantity(nanoCores uint64) resource.Quantity {
-	return quantity(nanoCores, resource.Nano, resource.DecimalSI)
+	return readonly.Quantity(nanoCores, resource.Nano, resource.DecimalSI)
 }
 
 // memoryQuantity is bytes, BinarySI ("50Mi" when exact).
 func memoryQuantity(bytes uint64) resource.Quantity {
-	return quantity(bytes, 0, resource.BinarySI)
-}
-
-// quantity returns v·10^scale; a v too large for an int64 loses digits of
-// precision until it fits.
-func quantity(v uint64, scale resource.Scale, format resource.Format) resource.Quantity {
-	for v > math.MaxInt64 {
-		v /= 10
-		scale++
-	}
-	var q resource.Quantity
-	q.SetScaled(int64(v), scale)
-	q.Format = format
-	return q
-}
-
-func msTime(ms int64) metav1.Time { return metav1.Time{Time: time.UnixMilli(ms)} }
-
-func msDuration(ms int64) metav1.Duration {
-	return metav1.Duration{Duration: time.Duration(ms) * time.Millisecond}
+	return readonly.Quantity(bytes, 0, resource.BinarySI)
 }
 
 func apiSummary(s summary) v1alpha1.Summary {
 	return v1alpha1.Summary{
-		Timestamp: msTime(s.timestampMs),
-		Window:    msDuration(s.windowMs),
+		Timestamp: readonly.MsTime(s.timestampMs),
+		Window:    readonly.MsDuration(s.windowMs),
 		Points:    int32(min(s.points, math.MaxInt32)),
 		Restarts:  int32(min(s.restarts, math.MaxInt32)),
 		CPU:       apiCPU(s.cpu),

@@ -35,8 +35,8 @@ func Install(server *genericapiserver.GenericAPIServer, cfg Config) error {
 	info.NegotiatedSerializer = Codecs
 	info.PrioritizedVersions = []schema.GroupVersion{v1alpha1.SchemeGroupVersion}
 	info.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		nodeResource: &NodeStorage{reader: cfg.Reader, nodes: cfg.Nodes, clock: cfg.Clock},
-		podResource:  &PodStorage{reader: cfg.Reader, pods: cfg.Pods, clock: cfg.Clock, synced: cfg.HasSynced},
+		nodeResource: &NodeStorage{Resource: nodeUsages, reader: cfg.Reader, nodes: cfg.Nodes, clock: cfg.Clock},
+		podResource:  &PodStorage{Resource: podUsages, reader: cfg.Reader, pods: cfg.Pods, clock: cfg.Clock, synced: cfg.HasSynced},
 	}
 	if err := server.InstallAPIGroup(&info); err != nil {
 		return fmt.Errorf("installing the %s API group: %w", v1alpha1.GroupName, err)

@@ -3,6 +3,7 @@ package usage_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,15 +14,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/ringmetrics/ringmetrics/pkg/api/openapi"
@@ -80,48 +81,6 @@ var data = histories{
 	},
 }
 
-type nodeLister []*corev1.Node
-
-func (l nodeLister) List(selector labels.Selector) ([]*corev1.Node, error) {
-	var out []*corev1.Node
-	for _, n := range l {
-		if selector.Matches(labels.Set(n.Labels)) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func (l nodeLister) Get(name string) (*corev1.Node, error) {
-	for _, n := range l {
-		if n.Name == name {
-			return n, nil
-		}
-	}
-	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), name)
-}
-
-type podLister []*pods.Pod
-
-func (l podLister) List(namespace string, selector labels.Selector) ([]*pods.Pod, error) {
-	var out []*pods.Pod
-	for _, p := range l {
-		if (namespace == "" || namespace == p.Namespace) && selector.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-func (l podLister) Get(namespace, name string) (*pods.Pod, error) {
-	for _, p := range l {
-		if p.Namespace == namespace && p.Name == name {
-			return p, nil
-		}
-	}
-	return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
-}
-
 func container(name string, requests, limits corev1.ResourceList) corev1.Container {
 	return corev1.Container{Name: name, Resources: corev1.ResourceRequirements{Requests: requests, Limits: limits}}
 }
@@ -147,17 +106,25 @@ func pod(namespace, name string, labels map[string]string, containers ...corev1.
 // chain wrapped in WithQuery as pkg/server wires it, until the test ends.
 func startServer(t *testing.T) (string, *http.Client) {
 	t.Helper()
-	nodes := nodeLister{
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
-	}
-	pods := podLister{
-		pod("x", "web-1", map[string]string{"app": "web"},
-			container("app", list("cpu", "100m", "memory", "128Mi"), list("memory", "256Mi")),
-			container("log", list("cpu", "50m"), nil)),
-		pod("x", "db-0", map[string]string{"app": "db"}, container("db", nil, nil)),
-		pod("y", "new", map[string]string{"app": "web"}, container("app", nil, nil)),
-		pod("y", "gone", nil, container("app", nil, nil)),
+	// The listers pkg/server serves from, over indexers filled as its
+	// informers fill them.
+	nodeStore := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	podStore := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := errors.Join(
+		nodeStore.Replace([]any{
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"zone": "a"}}},
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
+		}, ""),
+		podStore.Replace([]any{
+			pod("x", "web-1", map[string]string{"app": "web"},
+				container("app", list("cpu", "100m", "memory", "128Mi"), list("memory", "256Mi")),
+				container("log", list("cpu", "50m"), nil)),
+			pod("x", "db-0", map[string]string{"app": "db"}, container("db", nil, nil)),
+			pod("y", "new", map[string]string{"app": "web"}, container("app", nil, nil)),
+			pod("y", "gone", nil, container("app", nil, nil)),
+		}, ""),
+	); err != nil {
+		t.Fatal(err)
 	}
 
 	cfg := genericapiserver.NewRecommendedConfig(usage.Codecs.CodecFactory)
@@ -191,7 +158,7 @@ func startServer(t *testing.T) (string, *http.Client) {
 		t.Fatal(err)
 	}
 	clock := clocktesting.NewFakePassiveClock(time.UnixMilli(t0 + 60_000))
-	if err := usage.Install(server, usage.Config{Reader: data, Nodes: nodes, Pods: pods, Clock: clock}); err != nil {
+	if err := usage.Install(server, usage.Config{Reader: data, Nodes: corelisters.NewNodeLister(nodeStore), Pods: pods.IndexerLister{Indexer: podStore}, Clock: clock}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -9,11 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
-	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
@@ -28,51 +28,40 @@ var (
 	nodeUsageResource = v1alpha1.Resource(nodeResource)
 )
 
+// nodeUsages and podUsages are what the storages serve.
+var (
+	nodeUsages = readonly.Resource{
+		Empty:        func() runtime.Object { return &v1alpha1.NodeUsage{} },
+		EmptyList:    func() runtime.Object { return &v1alpha1.NodeUsageList{} },
+		KindName:     "NodeUsage",
+		SingularName: "nodeusage",
+	}
+	podUsages = readonly.Resource{
+		Empty:        func() runtime.Object { return &v1alpha1.PodUsage{} },
+		EmptyList:    func() runtime.Object { return &v1alpha1.PodUsageList{} },
+		KindName:     "PodUsage",
+		SingularName: "podusage",
+		Namespaced:   true,
+	}
+)
+
 // NodeStorage serves nodeusages (kind NodeUsage, cluster-scoped): get and
 // list, from the nodes the lister knows and the history the reader holds.
 type NodeStorage struct {
+	readonly.Resource
 	reader HistoryReader
 	nodes  NodeLister
 	clock  clock.PassiveClock
 }
 
-var (
-	_ rest.Storage              = (*NodeStorage)(nil)
-	_ rest.Getter               = (*NodeStorage)(nil)
-	_ rest.Lister               = (*NodeStorage)(nil)
-	_ rest.Scoper               = (*NodeStorage)(nil)
-	_ rest.KindProvider         = (*NodeStorage)(nil)
-	_ rest.SingularNameProvider = (*NodeStorage)(nil)
-	_ rest.TableConvertor       = (*NodeStorage)(nil)
-)
-
-// New implements rest.Storage.
-func (s *NodeStorage) New() runtime.Object { return &v1alpha1.NodeUsage{} }
-
-// Destroy implements rest.Storage.
-func (s *NodeStorage) Destroy() {}
-
-// NewList implements rest.Lister.
-func (s *NodeStorage) NewList() runtime.Object { return &v1alpha1.NodeUsageList{} }
-
-// Kind implements rest.KindProvider.
-func (s *NodeStorage) Kind() string { return "NodeUsage" }
-
-// NamespaceScoped implements rest.Scoper.
-func (s *NodeStorage) NamespaceScoped() bool { return false }
-
-// GetSingularName implements rest.SingularNameProvider.
-func (s *NodeStorage) GetSingularName() string { return "nodeusage" }
+var _ readonly.Storage = (*NodeStorage)(nil)
 
 // Get implements rest.Getter. A node the lister does not know, or one
 // without a CPU rate in the window, is NotFound.
 func (s *NodeStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	node, err := s.nodes.Get(name)
-	if apierrors.IsNotFound(err) || (err == nil && node == nil) {
-		return nil, apierrors.NewNotFound(nodeUsageResource, name)
-	}
+	node, err := readonly.GetNode(s.nodes, nodeUsageResource, name)
 	if err != nil {
-		return nil, fmt.Errorf("getting node %q: %w", name, err)
+		return nil, err
 	}
 	b := s.builder(ctx)
 	out := &v1alpha1.NodeUsage{}
@@ -125,39 +114,14 @@ func (s *NodeStorage) builder(ctx context.Context) *builder {
 // from the running pods the lister knows and the history the reader holds
 // for their containers.
 type PodStorage struct {
+	readonly.Resource
 	reader HistoryReader
 	pods   pods.Lister
 	clock  clock.PassiveClock
 	synced func() bool
 }
 
-var (
-	_ rest.Storage              = (*PodStorage)(nil)
-	_ rest.Getter               = (*PodStorage)(nil)
-	_ rest.Lister               = (*PodStorage)(nil)
-	_ rest.Scoper               = (*PodStorage)(nil)
-	_ rest.KindProvider         = (*PodStorage)(nil)
-	_ rest.SingularNameProvider = (*PodStorage)(nil)
-	_ rest.TableConvertor       = (*PodStorage)(nil)
-)
-
-// New implements rest.Storage.
-func (s *PodStorage) New() runtime.Object { return &v1alpha1.PodUsage{} }
-
-// Destroy implements rest.Storage.
-func (s *PodStorage) Destroy() {}
-
-// NewList implements rest.Lister.
-func (s *PodStorage) NewList() runtime.Object { return &v1alpha1.PodUsageList{} }
-
-// Kind implements rest.KindProvider.
-func (s *PodStorage) Kind() string { return "PodUsage" }
-
-// NamespaceScoped implements rest.Scoper.
-func (s *PodStorage) NamespaceScoped() bool { return true }
-
-// GetSingularName implements rest.SingularNameProvider.
-func (s *PodStorage) GetSingularName() string { return "podusage" }
+var _ readonly.Storage = (*PodStorage)(nil)
 
 // Get implements rest.Getter. A pod the lister does not know (not running,
 // or gone), or one whose containers have no CPU rate in the window, is
@@ -167,12 +131,9 @@ func (s *PodStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 		return nil, err
 	}
 	namespace := genericapirequest.NamespaceValue(ctx)
-	pod, err := s.pods.Get(namespace, name)
-	if apierrors.IsNotFound(err) || (err == nil && pod == nil) {
-		return nil, apierrors.NewNotFound(podUsageResource, name)
-	}
+	pod, err := readonly.GetPod(s.pods, podUsageResource, namespace, name)
 	if err != nil {
-		return nil, fmt.Errorf("getting pod %s/%s: %w", namespace, name, err)
+		return nil, err
 	}
 	b := s.builder(ctx)
 	out := &v1alpha1.PodUsage{}

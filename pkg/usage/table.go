@@ -1,16 +1,14 @@
 package usage
 
 import (
-	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/usage/v1alpha1"
 )
 
@@ -62,29 +60,15 @@ var (
 const none = "<none>"
 
 func podTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
-	var items []v1alpha1.PodUsage
-	table := newTable(tableOptions, podColumns)
-	switch obj := object.(type) {
-	case *v1alpha1.PodUsage:
-		items = []v1alpha1.PodUsage{*obj}
-		table.ResourceVersion = obj.ResourceVersion
-	case *v1alpha1.PodUsageList:
-		items = obj.Items
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("cannot convert a %T to a pod usage table", object))
-	}
-	table.Rows = make([]metav1.TableRow, len(items))
-	for i := range items {
-		p := &items[i]
-		t := &p.Total
-		restarts := int64(0)
-		for _, c := range p.Containers {
-			restarts += int64(c.Usage.Restarts)
-		}
-		table.Rows[i] = metav1.TableRow{
-			Cells: []any{
+	return readonly.Table(object, tableOptions, podColumns, "pod usage",
+		func(l *v1alpha1.PodUsageList) []v1alpha1.PodUsage { return l.Items },
+		func(p *v1alpha1.PodUsage) []any {
+			t := &p.Total
+			restarts := int64(0)
+			for _, c := range p.Containers {
+				restarts += int64(c.Usage.Restarts)
+			}
+			return []any{
 				p.Name,
 				cpuCell(t.CPU.P95), cpuCell(t.CPU.Max), cpuOf(t.Requests),
 				memoryCell(t.Memory.Max), memoryOf(t.Requests),
@@ -94,50 +78,22 @@ func podTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
 				memoryCell(t.Memory.Avg), memoryCell(t.Memory.P95),
 				cpuOf(t.Limits), memoryOf(t.Limits),
 				percentCell(t.Ratios.CPUP95), percentCell(t.Ratios.MemoryMax),
-			},
-			Object: runtime.RawExtension{Object: p},
-		}
-	}
-	return table, nil
+			}
+		})
 }
 
 func nodeTable(object, tableOptions runtime.Object) (*metav1.Table, error) {
-	var items []v1alpha1.NodeUsage
-	table := newTable(tableOptions, nodeColumns)
-	switch obj := object.(type) {
-	case *v1alpha1.NodeUsage:
-		items = []v1alpha1.NodeUsage{*obj}
-		table.ResourceVersion = obj.ResourceVersion
-	case *v1alpha1.NodeUsageList:
-		items = obj.Items
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("cannot convert a %T to a node usage table", object))
-	}
-	table.Rows = make([]metav1.TableRow, len(items))
-	for i := range items {
-		n := &items[i]
-		u := &n.Usage
-		table.Rows[i] = metav1.TableRow{
-			Cells: []any{
+	return readonly.Table(object, tableOptions, nodeColumns, "node usage",
+		func(l *v1alpha1.NodeUsageList) []v1alpha1.NodeUsage { return l.Items },
+		func(n *v1alpha1.NodeUsage) []any {
+			u := &n.Usage
+			return []any{
 				n.Name, cpuCell(u.CPU.P95), cpuCell(u.CPU.Max), memoryCell(u.Memory.Max), windowCell(u.Window),
 				int64(u.Points), int64(u.Restarts),
 				cpuCell(u.CPU.Avg), cpuCell(u.CPU.P50), cpuCell(u.CPU.P90),
 				memoryCell(u.Memory.Avg), memoryCell(u.Memory.P95),
-			},
-			Object: runtime.RawExtension{Object: n},
-		}
-	}
-	return table, nil
-}
-
-func newTable(tableOptions runtime.Object, columns []metav1.TableColumnDefinition) *metav1.Table {
-	table := &metav1.Table{}
-	if opts, ok := tableOptions.(*metav1.TableOptions); !ok || !opts.NoHeaders {
-		table.ColumnDefinitions = slices.Clone(columns)
-	}
-	return table
+			}
+		})
 }
 
 // cpuCell is a CPU quantity as the tables print it: millicores, rounded
