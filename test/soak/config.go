@@ -139,14 +139,14 @@ func (c *Config) history() time.Duration {
 
 // chartSizing is what the chart's default requests were measured on
 // (charts/ringmetrics/values.yaml): 100 nodes × 30 pods, one container
-// each, 15 minutes of history at 15s: 60 points per series.
+// each, the default hour of history at 15s: 240 points per series.
 const (
 	chartContainers = 3000
-	chartPoints     = 60
+	chartPoints     = 240
 )
 
 // MemoryBudget is the memory request for this fleet: the chart's default
-// request, which covers 3 000 containers × 60 points, raised in proportion
+// request, which covers 3 000 containers × 240 points, raised in proportion
 // to containers × points above that, as the chart's values.yaml says to
 // ("memory grows with containers x history / metric-resolution: raise the
 // memory request with the cluster").

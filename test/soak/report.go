@@ -53,7 +53,7 @@ func Report(w io.Writer, r *Result, command string, m bench.Machine) error {
 		cfg.Duration, cfg.HPANamespaces, cfg.HPAInterval, cfg.HPAWorkers, cfg.TopInterval, cfg.GetRate, cfg.GetPods)
 	p("| overload phase | %v: %d concurrent full LISTs straight to ringmetrics, each repeated at once after an answer or %v after a 429 (Retry-After ignored), with the HPA-like client going on |\n",
 		cfg.Overload.Duration, cfg.Overload.AbusiveClients, cfg.Overload.RetryAfter429)
-	p("| memory request | chart default %s (charts/ringmetrics/values.yaml, sized for 3 000 containers × 60 points); for this fleet (%d containers × %d points) %s |\n\n",
+	p("| memory request | chart default %s (charts/ringmetrics/values.yaml, sized for 3 000 containers × 240 points); for this fleet (%d containers × %d points) %s |\n\n",
 		mibs(cfg.MemoryRequest), cfg.Containers(), int(cfg.history()/cfg.Resolution), mibs(r.MemoryBudget))
 	p("The clients are ordinary users bound to the aggregated metrics reader role (`%s`, `%s`, `%s`, `%s`), not system:masters, which both in-flight limits exempt. "+
 		"Requests through the aggregator go to the kube-apiserver, which proxies them to ringmetrics. Percentiles by nearest rank over the answered requests.\n\n",

@@ -55,7 +55,7 @@ func run(ctx context.Context, o *options.Options) error {
 	klog.InfoS("Starting ringmetrics", "version", version.Get().GitVersion)
 	// Before the informers and rings allocate: from here on the heap is
 	// held to what the container is given.
-	mem, err := tuneMemory(os.DirFS("/"), memoryLimitRatioDefault, gcPercentDefault)
+	mem, err := tuneMemory(os.DirFS("/"), o.MemoryLimitRatio, gcPercentDefault)
 	if err != nil {
 		klog.ErrorS(err, "Leaving the Go memory limit alone")
 	}

@@ -12,18 +12,12 @@ import (
 	"strings"
 )
 
-// Defaults of the Go memory limit and GC target. Together they trade a
-// little GC CPU for an RSS that follows what the container is given: the
-// heap grows by half instead of doubling between collections, and nears the
-// cgroup limit only by collecting harder, not by being OOM-killed.
-const (
-	// memoryLimitRatioDefault is the share of the cgroup memory limit set
-	// as the Go memory limit; the rest is left for what the Go runtime does
-	// not count (thread stacks of cgo, page-cache charged to the cgroup).
-	memoryLimitRatioDefault = 0.9
-	// gcPercentDefault is the GC target set when GOGC is not.
-	gcPercentDefault = 50
-)
+// gcPercentDefault is the GC target set when GOGC is not. With the memory
+// limit (--memory-limit-ratio of the cgroup's) it trades a little GC CPU for
+// an RSS that follows what the container is given: the heap grows by half
+// instead of doubling between collections, and nears the cgroup limit only
+// by collecting harder, not by being OOM-killed.
+const gcPercentDefault = 50
 
 // The cgroup files are read from the root of fsys, normally os.DirFS("/").
 const (

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ringmetrics/ringmetrics/pkg/server/options"
 )
 
 const mebi = 1 << 20
@@ -194,7 +195,7 @@ func TestTuneMemoryCgroup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			keepRuntimeMemory(t)
 			debug.SetMemoryLimit(math.MaxInt64)
-			got, err := tuneMemory(tt.fsys, memoryLimitRatioDefault, gcPercentDefault)
+			got, err := tuneMemory(tt.fsys, options.NewOptions().MemoryLimitRatio, gcPercentDefault)
 			if tt.wantErr == "" && err != nil {
 				t.Errorf("error %v, want none", err)
 			}
@@ -261,7 +262,7 @@ func TestTuneMemoryEnvironmentWins(t *testing.T) {
 			const sentinelLimit, sentinelGC = 3 << 30, 77
 			debug.SetMemoryLimit(sentinelLimit)
 			debug.SetGCPercent(sentinelGC)
-			got, err := tuneMemory(limited, memoryLimitRatioDefault, gcPercentDefault)
+			got, err := tuneMemory(limited, options.NewOptions().MemoryLimitRatio, gcPercentDefault)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -49,6 +49,9 @@ type Options struct {
 	NodeSelector     string
 	ServeV1          bool
 	ShowVersion      bool
+	// MemoryLimitRatio is the share of the container's cgroup memory limit
+	// cmd/ringmetrics sets as the Go memory limit; 0 leaves it alone.
+	MemoryLimitRatio float64
 
 	// nodeSelector is NodeSelector as Complete parsed it, for Validate to
 	// report nodeSelectorErr and Config to hand on its normalised string:
@@ -72,6 +75,7 @@ func NewOptions() *Options {
 		MetricResolution: 15 * time.Second,
 		History:          time.Hour,
 		ServeV1:          true,
+		MemoryLimitRatio: 0.9,
 	}
 	// metrics-server's image listens on 10250; ours defaults to the same so
 	// its manifests' Service and probes fit unchanged.
@@ -91,6 +95,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.DurationVar(&o.CPUWindow, "cpu-window", o.CPUWindow, "Span the served CPU rate is averaged over; 0 takes the last two points, as metrics-server does.")
 	fs.StringVar(&o.NodeSelector, "node-selector", o.NodeSelector, "Label selector of the nodes to scrape; all nodes when empty.")
 	fs.BoolVar(&o.ServeV1, "serve-v1", o.ServeV1, "Serve metrics.k8s.io/v1 (GA from Kubernetes 1.37, read by kubectl from 1.37) beside v1beta1, and prefer it in discovery. Set false on clusters before 1.37 to serve and announce v1beta1 only.")
+	fs.Float64Var(&o.MemoryLimitRatio, "memory-limit-ratio", o.MemoryLimitRatio, "Share of the container's cgroup memory limit set as the Go memory limit, so the heap is collected harder rather than the container OOM-killed; 0 leaves the Go limit alone. GOMEMLIMIT in the environment wins.")
 	fs.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "Print the version and exit.")
 
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
@@ -158,6 +163,9 @@ func (o *Options) Validate() error {
 	if o.MetricResolution >= time.Second && server.Capacity(o.History, o.MetricResolution) > store.MaxCapacity {
 		errs = append(errs, fmt.Errorf("--history %v holds %d points of --metric-resolution %v, more than %d",
 			o.History, server.Capacity(o.History, o.MetricResolution), o.MetricResolution, store.MaxCapacity))
+	}
+	if !(o.MemoryLimitRatio >= 0 && o.MemoryLimitRatio < 1) {
+		errs = append(errs, fmt.Errorf("--memory-limit-ratio %v must be at least 0 and under 1", o.MemoryLimitRatio))
 	}
 	if o.CPUWindow < 0 || o.CPUWindow > o.History {
 		errs = append(errs, fmt.Errorf("--cpu-window %v must be between 0 and --history %v", o.CPUWindow, o.History))

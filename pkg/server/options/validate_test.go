@@ -76,16 +76,22 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "kubelet", args: []string{"--kubelet-port=0"}, errs: []string{"--kubelet-port"}},
 		{name: "limits", args: []string{"--kubelet-max-pods-per-node=0"}, errs: []string{"--kubelet-max-pods-per-node"}},
 		{name: "in-flight", args: []string{"--max-requests-inflight=-1"}, errs: []string{"--max-requests-inflight"}},
+		{name: "memory limit ratio off", args: []string{"--memory-limit-ratio=0"}},
+		{name: "memory limit ratio just under 1", args: []string{"--memory-limit-ratio=0.999"}},
+		{name: "memory limit ratio 1", args: []string{"--memory-limit-ratio=1"}, errs: []string{"--memory-limit-ratio"}},
+		{name: "negative memory limit ratio", args: []string{"--memory-limit-ratio=-0.1"}, errs: []string{"--memory-limit-ratio"}},
+		{name: "memory limit ratio NaN", args: []string{"--memory-limit-ratio=NaN"}, errs: []string{"--memory-limit-ratio"}},
 
 		{
 			name: "every error at once",
 			args: []string{
 				"--secure-port=70000", "--kubelet-port=0", "--kubelet-max-name-length=1", "--max-requests-inflight=-1",
 				"--metric-resolution=10s", "--kubelet-request-timeout=10s", "--history=15s", "--cpu-window=-1s", "--node-selector=pool in (a",
+				"--memory-limit-ratio=2",
 			},
 			errs: []string{
 				"--secure-port", "--kubelet-port", "--kubelet-max-name-length", "--max-requests-inflight",
-				"--kubelet-request-timeout", "--history", "--cpu-window", "--node-selector",
+				"--kubelet-request-timeout", "--history", "--memory-limit-ratio", "--cpu-window", "--node-selector",
 			},
 		},
 		{
