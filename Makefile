@@ -69,15 +69,18 @@ demo: tools build
 	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/demo -ringmetrics $(BIN)/ringmetrics $(DEMO_ARGS)
 
 # Side by side with metrics-server on the test bed, one bed per scale
-# (nodes × 30 pods, 15s), plus ringmetrics alone at 1s on BENCH_FAST nodes.
+# (nodes × 30 pods, 15s), plus ringmetrics alone at 1s on BENCH_FAST nodes
+# and with full rings (240 points a series, the default hour's) on
+# BENCH_FULL nodes.
 # Writes docs/benchmarks/RESULTS.md, scaling.svg, results.json and profiles/.
 # Takes 30–60 minutes at the default scales.
 SCALES ?= 100,1000,5000
 BENCH_FAST ?= 500
+BENCH_FULL ?= 1000
 bench: tools build
 	RINGMETRICS_BIN=$$(hack/tools.sh --print) $(GO) run ./test/cmd/bench -ringmetrics $(BIN)/ringmetrics \
-		-scales $(SCALES) -fast $(BENCH_FAST) -out docs/benchmarks \
-		-command "make bench SCALES=$(SCALES) BENCH_FAST=$(BENCH_FAST)"
+		-scales $(SCALES) -fast $(BENCH_FAST) -full "$(BENCH_FULL)" -out docs/benchmarks \
+		-command "make bench SCALES=$(SCALES) BENCH_FAST=$(BENCH_FAST) BENCH_FULL=$(BENCH_FULL)"
 
 # ringmetrics alone under sustained load, then overload (test/soak): SOAK_ARGS
 # default to 1 000 nodes × 30 pods at 15s for 10 minutes plus 2 minutes of

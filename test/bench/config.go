@@ -96,6 +96,10 @@ type Scale struct {
 	Concurrency int
 	// ReadyTimeout bounds the wait for a server's /readyz.
 	ReadyTimeout time.Duration
+	// HistoryPoints, when positive, runs ringmetrics with --history of that
+	// many resolutions and waits until the rings hold them all before
+	// measuring (see FullHistory).
+	HistoryPoints int
 	// Profile takes pprof profiles of both servers in their last phase,
 	// CPU ones over ProfileSeconds.
 	Profile        bool
@@ -139,6 +143,26 @@ func FastRingmetrics(nodes int) Scale {
 	s := base(fmt.Sprintf("%d@1s", nodes), nodes)
 	s.Resolution = map[Server]time.Duration{Ringmetrics: time.Second}
 	s.MinSettle = 10 * time.Second
+	s.MinCPUSpan = 30 * time.Second
+	return s
+}
+
+// FullHistoryPoints is what the default hour holds at 15s.
+const FullHistoryPoints = 240
+
+// FullHistory is ringmetrics alone with full rings: the side-by-side phases
+// last a few rounds, so their rings hold a few points, not the default
+// hour's 240. At 2s with --history=8m the rings hold 240 points after 8
+// minutes instead of an hour; a point costs about the same at either
+// cadence (store.BenchmarkPoints), so the RSS is that of the default
+// history at 15s. One phase; the API is timed over full rings too.
+func FullHistory(nodes int) Scale {
+	s := base(fmt.Sprintf("%d-full", nodes), nodes)
+	s.Resolution = map[Server]time.Duration{Ringmetrics: 2 * time.Second}
+	s.HistoryPoints = FullHistoryPoints
+	s.PhasesPerServer = 1
+	// Every series full, and two rounds more.
+	s.MinSettle = time.Duration(s.HistoryPoints+2) * s.Resolution[Ringmetrics]
 	s.MinCPUSpan = 30 * time.Second
 	return s
 }

@@ -110,6 +110,7 @@ func Report(w io.Writer, run *Run, chartFile string) error {
 	}
 	for i := range run.Scales {
 		writeScale(&b, &run.Scales[i])
+		writeFullHistoryRatio(&b, run, &run.Scales[i])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -151,12 +152,38 @@ func writeMethod(b *strings.Builder, run *Run) {
 		"LIST-all load, heap), with `go tool pprof -top` next to each.\n\n")
 }
 
+// writeFullHistoryRatio sets a full-rings scale's memory beside
+// metrics-server's in the side-by-side scale of as many nodes, if the run
+// has one: the comparison the side-by-side phases, with their few points a
+// series, cannot make.
+func writeFullHistoryRatio(b *strings.Builder, run *Run, full *ScaleResult) {
+	if full.Scale.HistoryPoints == 0 {
+		return
+	}
+	for i := range run.Scales {
+		side := &run.Scales[i]
+		if !side.Scale.sideBySide() || side.Scale.Nodes != full.Scale.Nodes || side.Scale.PodsPerNode != full.Scale.PodsPerNode {
+			continue
+		}
+		for _, f := range figures[:3] {
+			rm, ms := full.median(Ringmetrics, f.value), side.median(MetricsServer, f.value)
+			fmt.Fprintf(b, "- %s: ringmetrics with full rings %s %s, metrics-server (%s nodes side by side) %s %s: **%s×**.\n",
+				f.label, num(rm, f.digits), f.unit, thousands(side.Scale.Nodes), num(ms, f.digits), f.unit, ratio(rm, ms))
+		}
+		b.WriteString("\n")
+		return
+	}
+}
+
 func writeScale(b *strings.Builder, r *ScaleResult) {
 	s := r.Scale
 	servers := s.servers()
 	title := fmt.Sprintf("%s nodes × %d pods (%s pods)", thousands(s.Nodes), s.PodsPerNode, thousands(r.Pods))
 	if !s.sideBySide() {
 		title += fmt.Sprintf(", %v resolution, %s alone", s.Resolution[servers[0]], servers[0])
+	}
+	if s.HistoryPoints > 0 {
+		title += fmt.Sprintf(", rings full (%d points a series)", s.HistoryPoints)
 	}
 	fmt.Fprintf(b, "## %s\n\n", title)
 	var res []string

@@ -192,7 +192,11 @@ func (r *scaleRun) spec(srv Server, index int) (bed.ServerSpec, error) {
 	resolution := r.scale.Resolution[srv]
 	switch srv {
 	case Ringmetrics:
-		spec = r.bed.RingmetricsSpec(r.cfg.Ringmetrics, resolution, "--profiling")
+		args := []string{"--profiling"}
+		if r.scale.HistoryPoints > 0 {
+			args = append(args, fmt.Sprintf("--history=%v", time.Duration(r.scale.HistoryPoints)*resolution))
+		}
+		spec = r.bed.RingmetricsSpec(r.cfg.Ringmetrics, resolution, args...)
 		spec.Env = r.cfg.RingmetricsEnv
 	case MetricsServer:
 		var err error

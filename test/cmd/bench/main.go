@@ -39,6 +39,7 @@ func run() error {
 		ringmetrics = flag.String("ringmetrics", "bin/ringmetrics", "ringmetrics binary")
 		scales      = flag.String("scales", "100,1000,5000", "comma-separated node counts run side by side (30 pods per node, 15s)")
 		fast        = flag.Int("fast", 500, "node count of the ringmetrics-alone run at 1s resolution; 0 skips it")
+		full        = flag.String("full", "1000", "comma-separated node counts of ringmetrics-alone runs measured with full rings (240 points a series, as the default hour at 15s: 2s, --history=8m); empty skips them")
 		tiny        = flag.Bool("tiny", false, "run only the tiny scale make test runs (5 nodes × 3 pods)")
 		out         = flag.String("out", "docs/benchmarks", "directory for RESULTS.md, scaling.svg and results.json")
 		profileDir  = flag.String("profile-dir", "", "directory for pprof profiles of the largest scale (default <out>/profiles)")
@@ -82,6 +83,16 @@ func run() error {
 		}
 		if *fast > 0 {
 			plan = append(plan, bench.FastRingmetrics(*fast))
+		}
+		for _, f := range strings.Split(*full, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return fmt.Errorf("-full: %q is not a node count", f)
+			}
+			plan = append(plan, bench.FullHistory(n))
 		}
 	}
 	if len(plan) == 0 {
