@@ -19,8 +19,9 @@ import (
 )
 
 // benchPods returns a pods storage over n pods in n/30 namespaces, a third of
-// them with two containers, as a cluster of n/30 nodes with 30 pods each.
-func benchPods(n int) *PodStorage {
+// them with two containers, as a cluster of n/30 nodes with 30 pods each,
+// listed through the pods.Cache pkg/server uses.
+func benchPods(b *testing.B, n int) *PodStorage {
 	reader := &fakeReader{pods: make(map[podKey][]sample.ContainerUsage, n)}
 	lister := &fakePodLister{pods: make([]*pods.Pod, 0, n)}
 	for i := range n {
@@ -37,7 +38,7 @@ func benchPods(n int) *PodStorage {
 		}
 		reader.pods[podKey{namespace, name}] = containers
 	}
-	return NewPodStorage(reader, lister, fakeClock())
+	return NewPodStorage(reader, indexedPods(b, lister.pods), fakeClock())
 }
 
 // BenchmarkPodList measures a cluster-wide PodMetrics LIST: the storage
@@ -48,7 +49,7 @@ func BenchmarkPodList(b *testing.B) {
 		serializer.WithStreamingCollectionEncodingToJSON(),
 		serializer.WithStreamingCollectionEncodingToProtobuf())
 	for _, n := range []int{30_000, 150_000} {
-		s := benchPods(n)
+		s := benchPods(b, n)
 		ctx := nsContext("")
 		opts := &metainternalversion.ListOptions{}
 		list := func(b *testing.B) *metrics.PodMetricsList {
@@ -97,7 +98,7 @@ func BenchmarkPodList(b *testing.B) {
 // a reused buffer, as FastList's pooled buffers are reused.
 func BenchmarkFastList(b *testing.B) {
 	for _, n := range []int{30_000, 150_000} {
-		s := benchPods(n)
+		s := benchPods(b, n)
 		f := NewFastList(Config{Reader: s.reader, Nodes: &fakeNodeLister{}, Pods: s.pods, Clock: fakeClock()})
 		// The floor both paths share: list, filter, sort, read the usage.
 		b.Run(fmt.Sprintf("pods=%d/select", n), func(b *testing.B) {
@@ -155,7 +156,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len
 // one namespace of 30 pods in a 5 000-node cluster, uncompressed and gzip.
 func BenchmarkFastListHandler(b *testing.B) {
 	const n = 150_000
-	s := benchPods(n)
+	s := benchPods(b, n)
 	f := NewFastList(Config{Reader: s.reader, Nodes: &fakeNodeLister{}, Pods: indexedPods(b, s.pods.(*fakePodLister).pods), Clock: fakeClock()})
 	h := f.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { b.Fatal("fell through") }))
 	for _, tc := range []struct{ name, path, accept, encoding string }{
@@ -189,8 +190,7 @@ func BenchmarkFastListHandler(b *testing.B) {
 // the same indexer, for comparison with BenchmarkFastListHandler.
 func BenchmarkPodListNamespace(b *testing.B) {
 	const n = 150_000
-	s := benchPods(n)
-	s = NewPodStorage(s.reader, indexedPods(b, s.pods.(*fakePodLister).pods), fakeClock())
+	s := benchPods(b, n)
 	ctx := nsContext("namespace-2345")
 	for _, mediaType := range []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf} {
 		info, _ := runtime.SerializerInfoForMediaType(Codecs.SupportedMediaTypes(), mediaType)
@@ -216,7 +216,7 @@ func BenchmarkPodListNamespace(b *testing.B) {
 }
 
 // indexedPods is a pods.Lister over a client-go indexer with the namespace
-// index, through the adapter pkg/server uses.
+// index, through the pods.Cache pkg/server uses.
 func indexedPods(b *testing.B, list []*pods.Pod) pods.Lister {
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	for _, p := range list {
@@ -224,5 +224,18 @@ func indexedPods(b *testing.B, list []*pods.Pod) pods.Lister {
 			b.Fatal(err)
 		}
 	}
-	return pods.IndexerLister{Indexer: indexer}
+	c, err := pods.NewCache(storeOnly{indexer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// storeOnly is an informer whose store is filled by hand and whose events
+// never come.
+type storeOnly struct{ indexer cache.Indexer }
+
+func (s storeOnly) GetIndexer() cache.Indexer { return s.indexer }
+func (storeOnly) AddEventHandler(cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error) {
+	return nil, nil
 }

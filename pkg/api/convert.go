@@ -73,7 +73,7 @@ func podMetrics(m *metrics.PodMetrics, pod *pods.Pod, now metav1.Time, usage []s
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              pod.Name,
 			Namespace:         pod.Namespace,
-			Labels:            pod.Labels,
+			Labels:            pod.Labels.Map(),
 			CreationTimestamp: now,
 		},
 		Timestamp:  msTime(usage[oldest].TimestampMs),

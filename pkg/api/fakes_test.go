@@ -85,12 +85,12 @@ func (l *fakePodLister) List(namespace string, selector labels.Selector) ([]*pod
 	}
 	out := make([]*pods.Pod, 0, len(l.pods))
 	for _, p := range l.pods {
-		if (namespace == "" || p.Namespace == namespace) && selector.Matches(labels.Set(p.Labels)) {
+		if (namespace == "" || p.Namespace == namespace) && selector.Matches(&p.Labels) {
 			out = append(out, p)
 		}
 	}
-	slices.Reverse(out)
-	return out, nil
+	// The order pods.Lister promises, whatever the order l.pods is in.
+	return pods.Sort(out), nil
 }
 
 func (l *fakePodLister) Get(namespace, name string) (*pods.Pod, error) {
@@ -110,7 +110,7 @@ func node(name string, lbls map[string]string) *corev1.Node {
 }
 
 func pod(namespace, name string, lbls map[string]string) *pods.Pod {
-	return &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: lbls}}
+	return &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Labels: pods.SortedLabels(lbls)}
 }
 
 // ms is a time in the test's minute as milliseconds since the epoch.

@@ -33,7 +33,7 @@ type encoder struct {
 	times   timeCache
 	windows windowCache
 	// labels is scratch for sorting an item's labels.
-	labels []label
+	labels pods.Labels
 	// qbuf is scratch for a quantity's canonical text.
 	qbuf [48]byte
 	// qtext, qends and sizes are scratch for an item's protobuf sizes.
@@ -83,7 +83,7 @@ func (e *encoder) appendPodJSON(dst []byte, pod *pods.Pod, usage []sample.Contai
 
 // appendNodeJSON appends one NodeMetrics.
 func (e *encoder) appendNodeJSON(dst []byte, node *corev1.Node, usage sample.Usage) []byte {
-	dst = e.appendObjectMetaJSON(dst, node.Name, "", node.Labels)
+	dst = e.appendObjectMetaJSON(dst, node.Name, "", e.sortedLabels(node.Labels))
 	dst = e.appendTimeWindowJSON(dst, usage.TimestampMs, usage.WindowMs)
 	dst = append(dst, `,"usage":`...)
 	dst = e.appendUsageJSON(dst, usage)
@@ -93,7 +93,7 @@ func (e *encoder) appendNodeJSON(dst []byte, node *corev1.Node, usage sample.Usa
 // appendObjectMetaJSON opens an item and writes its metadata: name,
 // namespace, creationTimestamp and labels, the fields the items set, in
 // ObjectMeta's order.
-func (e *encoder) appendObjectMetaJSON(dst []byte, name, namespace string, labels map[string]string) []byte {
+func (e *encoder) appendObjectMetaJSON(dst []byte, name, namespace string, labels pods.Labels) []byte {
 	dst = append(dst, `{"metadata":{`...)
 	if name != "" {
 		dst = append(dst, `"name":`...)
@@ -109,13 +109,13 @@ func (e *encoder) appendObjectMetaJSON(dst []byte, name, namespace string, label
 	dst = append(dst, e.nowJSON...)
 	if len(labels) > 0 {
 		dst = append(dst, `,"labels":{`...)
-		for i, l := range e.sortedLabels(labels) {
+		for i, l := range labels {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, l.key)
+			dst = appendJSONString(dst, l.Key)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, l.value)
+			dst = appendJSONString(dst, l.Value)
 		}
 		dst = append(dst, '}')
 	}
@@ -181,20 +181,17 @@ func (e *encoder) appendQuantity(dst []byte, q *resource.Quantity) []byte {
 	return append(dst, suffix...)
 }
 
-// label is one entry of a labels map.
-type label struct{ key, value string }
-
 // sortedLabels returns m's entries in the order encoding/json (and the
 // protobuf marshalers) write them: by key, byte-wise. The slice is reused
 // by the next call.
-func (e *encoder) sortedLabels(m map[string]string) []label {
+func (e *encoder) sortedLabels(m map[string]string) pods.Labels {
 	labels := e.labels[:0]
 	for k, v := range m {
-		labels = append(labels, label{k, v})
+		labels = append(labels, pods.Label{Key: k, Value: v})
 	}
 	// Labels are few: an insertion sort beats the generic sort here.
 	for i := 1; i < len(labels); i++ {
-		for j := i; j > 0 && labels[j].key < labels[j-1].key; j-- {
+		for j := i; j > 0 && labels[j].Key < labels[j-1].Key; j-- {
 			labels[j], labels[j-1] = labels[j-1], labels[j]
 		}
 	}

@@ -114,15 +114,15 @@ func appendTime(dst []byte, t metav1.Time) []byte {
 }
 
 // objectMetaSize is the size of an item's ObjectMeta with labels, sorted.
-func (e *encoder) objectMetaSize(name, namespace string, labels []label) int {
+func (e *encoder) objectMetaSize(name, namespace string, labels pods.Labels) int {
 	n := nested(len(name)) + 2 + nested(len(namespace)) + 2 + 2 + 2 + 2 + nested(e.nowSize)
 	for _, l := range labels {
-		n += nested(nested(len(l.key)) + nested(len(l.value)))
+		n += nested(nested(len(l.Key)) + nested(len(l.Value)))
 	}
 	return n
 }
 
-func (e *encoder) appendObjectMeta(dst []byte, size int, name, namespace string, labels []label) []byte {
+func (e *encoder) appendObjectMeta(dst []byte, size int, name, namespace string, labels pods.Labels) []byte {
 	dst = appendField(dst, 0x0a, size)
 	dst = appendStringField(dst, 0x0a, name)
 	dst = append(dst, 0x12, 0) // generateName
@@ -131,9 +131,9 @@ func (e *encoder) appendObjectMeta(dst []byte, size int, name, namespace string,
 	dst = appendField(dst, 0x42, e.nowSize)
 	dst = appendTime(dst, e.nowTime)
 	for _, l := range labels {
-		dst = appendField(dst, 0x5a, nested(len(l.key))+nested(len(l.value)))
-		dst = appendStringField(dst, 0x0a, l.key)
-		dst = appendStringField(dst, 0x12, l.value)
+		dst = appendField(dst, 0x5a, nested(len(l.Key))+nested(len(l.Value)))
+		dst = appendStringField(dst, 0x0a, l.Key)
+		dst = appendStringField(dst, 0x12, l.Value)
 	}
 	return dst
 }
@@ -183,7 +183,7 @@ func (e *encoder) qtextAt(j int) []byte {
 // usage must not be empty.
 func (e *encoder) appendPodProto(dst []byte, pod *pods.Pod, usage []sample.ContainerUsage) []byte {
 	e.quantityTexts(usage)
-	labels := e.sortedLabels(pod.Labels)
+	labels := pod.Labels
 	meta := e.objectMetaSize(pod.Name, pod.Namespace, labels)
 	oldest := &usage[oldestContainer(usage)]
 	ts := msTime(oldest.TimestampMs)

@@ -68,9 +68,9 @@ func startServer(t *testing.T, versions api.Versions) (string, *http.Client) {
 			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}},
 		}, ""),
 		podStore.Replace([]any{
-			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1", Labels: map[string]string{"app": "web"}}},
-			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0", Labels: map[string]string{"app": "db"}}},
-			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending", Labels: map[string]string{"app": "web"}}},
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web-1"}, Labels: pods.SortedLabels(map[string]string{"app": "web"})},
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "db-0"}, Labels: pods.SortedLabels(map[string]string{"app": "db"})},
+			&pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "pending"}, Labels: pods.SortedLabels(map[string]string{"app": "web"})},
 		}, ""),
 	); err != nil {
 		t.Fatal(err)

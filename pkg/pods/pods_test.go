@@ -2,12 +2,15 @@ package pods
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -74,8 +77,8 @@ func TestTrim(t *testing.T) {
 	want := &Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "web-1", Namespace: "team-a", UID: "0b4f6a5e-9f51-4d3c-8d1b-7d1c8a3a7e11", ResourceVersion: "12345",
-			Labels: map[string]string{"app": "web", "pod-template-hash": "5d8f7c9b6d"},
 		},
+		Labels: Labels{{"app", "web"}, {"pod-template-hash", "5d8f7c9b6d"}},
 		Containers: []Container{
 			{Name: "app", CPURequestMilli: 100, MemoryRequestBytes: 128 << 20, CPULimitMilli: -1, MemoryLimitBytes: 256 << 20},
 			// The sidecar, after the containers; the plain init container
@@ -185,14 +188,10 @@ func TestTrimInterns(t *testing.T) {
 		}
 	}
 	same("namespace", pa.Namespace, pb.Namespace)
-	same("label value", pa.Labels["pod-template-hash"], pb.Labels["pod-template-hash"])
+	same("label value", pa.Labels.Get("pod-template-hash"), pb.Labels.Get("pod-template-hash"))
 	same("container name", pa.Containers[0].Name, pb.Containers[0].Name)
-	for k := range pa.Labels {
-		for k2 := range pb.Labels {
-			if k == k2 {
-				same("label key", k, k2)
-			}
-		}
+	for i := range pa.Labels {
+		same("label key", pa.Labels[i].Key, pb.Labels[i].Key)
 	}
 	if unsafe.StringData(pa.Name) == unsafe.StringData(pb.Name) {
 		t.Error("two pods share one name's bytes")
@@ -202,5 +201,43 @@ func TestTrimInterns(t *testing.T) {
 	c, _ := Trim(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare"}})
 	if pc := c.(*Pod); pc.Labels != nil || pc.Namespace != "" {
 		t.Errorf("bare pod trimmed to labels %v namespace %q", pc.Labels, pc.Namespace)
+	}
+}
+
+// TestLabels checks the sorted labels against the map they come from: the
+// order, each lookup, and a selector matched through labels.Labels, over
+// label sets of every size up to a dozen, keys in random order.
+func TestLabels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 13 {
+		m := map[string]string{}
+		for len(m) < n {
+			m[fmt.Sprintf("k%d", rng.IntN(100))] = fmt.Sprintf("v%d", rng.IntN(3))
+		}
+		l := SortedLabels(m)
+		if len(l) != len(m) || !slices.IsSortedFunc(l, func(a, b Label) int { return strings.Compare(a.Key, b.Key) }) {
+			t.Fatalf("SortedLabels(%v) = %v: not the map's labels in key order", m, l)
+		}
+		if diff := cmp.Diff(map[string]string(labels.Set(m)), l.Map(), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Map() (-want +got):\n%s", diff)
+		}
+		for _, key := range []string{"k0", "k7", "k42", "k99", "missing"} {
+			want, wantOK := m[key]
+			if got, ok := l.Lookup(key); got != want || ok != wantOK || l.Has(key) != wantOK || l.Get(key) != want {
+				t.Errorf("%v: Lookup(%q) = %q, %v; want %q, %v", m, key, got, ok, want, wantOK)
+			}
+		}
+		for _, expr := range []string{"k7", "!k7", "k7=v1", "k7!=v1", "k7 in (v0,v2)", "k7,k42 notin (v1)"} {
+			sel, err := labels.Parse(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := sel.Matches(l), sel.Matches(labels.Set(m)); got != want {
+				t.Errorf("%q on %v: %v, the map gives %v", expr, m, got, want)
+			}
+		}
+	}
+	if SortedLabels(nil) != nil || SortedLabels(map[string]string{}) != nil || Labels(nil).Map() != nil {
+		t.Error("no labels should stay nil")
 	}
 }

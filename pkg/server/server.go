@@ -80,7 +80,11 @@ func (c CompletedConfig) New() (*Server, error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
 		informers.WithTransform(pods.Trim))
 	podInformer := podFactory.Core().V1().Pods().Informer()
-	nodes, podLister := nodeInformer.Lister(), pods.IndexerLister{Indexer: podInformer.GetIndexer()}
+	nodes := nodeInformer.Lister()
+	podLister, err := pods.NewCache(podInformer)
+	if err != nil {
+		return nil, err
+	}
 
 	st, err := store.New(store.Config{
 		Capacity:    c.capacity,

@@ -52,6 +52,7 @@ func BenchmarkListPods(b *testing.B) {
 				list[i] = &pods.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%d", i%100), Name: fmt.Sprintf("pod-%d", i)},
 					Containers: []pods.Container{{Name: "app", CPURequestMilli: 100, MemoryRequestBytes: 128 << 20, CPULimitMilli: -1, MemoryLimitBytes: -1}}}
 			}
+			pods.Sort(list)
 			s := &PodStorage{reader: newBenchHistory(points), pods: list, clock: clocktesting.NewFakePassiveClock(testTime)}
 			b.ReportAllocs()
 			for b.Loop() {

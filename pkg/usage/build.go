@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -99,7 +98,7 @@ func (b *builder) pod(pod *pods.Pod, out *v1alpha1.PodUsage) bool {
 		return false
 	}
 	*out = v1alpha1.PodUsage{
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, CreationTimestamp: b.now},
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels.Map(), CreationTimestamp: b.now},
 		Containers: containers,
 	}
 	b.total(out)
@@ -218,12 +217,6 @@ func (s selection) matches(namespace, name string) bool {
 		return true
 	}
 	return s.fields.Matches(fields.Set{fieldName: name, fieldNamespace: namespace})
-}
-
-func sortPods(list []*pods.Pod) {
-	slices.SortFunc(list, func(a, b *pods.Pod) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
 }
 
 func sortNodes(nodes []*corev1.Node) {

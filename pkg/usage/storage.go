@@ -165,7 +165,7 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 			selected = append(selected, p)
 		}
 	}
-	sortPods(selected)
+	// The lister's order is the one served.
 	b := s.builder(ctx)
 	list := &v1alpha1.PodUsageList{Items: make([]v1alpha1.PodUsage, 0, len(selected))}
 	for _, p := range selected {

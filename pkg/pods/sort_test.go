@@ -1,4 +1,4 @@
-package api
+package pods
 
 import (
 	"fmt"
@@ -7,28 +7,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func TestSortPods(t *testing.T) {
+func TestSort(t *testing.T) {
 	f := func(n, namespaces int) {
 		t.Helper()
 		rng := rand.New(rand.NewPCG(uint64(n), uint64(namespaces)))
-		list := make([]*pods.Pod, n)
+		list := make([]*Pod, n)
 		for i := range list {
-			list[i] = pod(fmt.Sprintf("ns-%d", rng.IntN(namespaces)), fmt.Sprintf("pod-%d", rng.IntN(n)), nil)
+			list[i] = &Pod{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%d", rng.IntN(namespaces)), Name: fmt.Sprintf("pod-%d", rng.IntN(n))}}
 		}
 		want := slices.Clone(list)
-		slices.SortStableFunc(want, func(a, b *pods.Pod) int {
+		slices.SortStableFunc(want, func(a, b *Pod) int {
 			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 		})
-		got := sortPods(slices.Clone(list))
+		got := Sort(slices.Clone(list))
 		if len(got) != len(want) {
-			t.Fatalf("sortPods(%d pods in %d namespaces) returned %d pods", n, namespaces, len(got))
+			t.Fatalf("Sort(%d pods in %d namespaces) returned %d pods", n, namespaces, len(got))
 		}
 		for i := range got {
 			if got[i].Namespace != want[i].Namespace || got[i].Name != want[i].Name {
-				t.Fatalf("sortPods(%d pods in %d namespaces)[%d] = %s/%s, want %s/%s",
+				t.Fatalf("Sort(%d pods in %d namespaces)[%d] = %s/%s, want %s/%s",
 					n, namespaces, i, got[i].Namespace, got[i].Name, want[i].Namespace, want[i].Name)
 			}
 		}
