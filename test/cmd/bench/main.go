@@ -64,15 +64,16 @@ func run() error {
 	if *tiny {
 		plan = append(plan, bench.Tiny())
 	} else {
+		sides, err := nodeCounts("-scales", *scales)
+		if err != nil {
+			return err
+		}
+		fulls, err := nodeCounts("-full", *full)
+		if err != nil {
+			return err
+		}
 		var biggest int
-		for _, f := range strings.Split(*scales, ",") {
-			if f = strings.TrimSpace(f); f == "" {
-				continue
-			}
-			n, err := strconv.Atoi(f)
-			if err != nil || n < 1 {
-				return fmt.Errorf("-scales: %q is not a node count", f)
-			}
+		for _, n := range sides {
 			plan = append(plan, bench.SideBySide(n))
 			if n > plan[biggest].Nodes {
 				biggest = len(plan) - 1
@@ -84,14 +85,7 @@ func run() error {
 		if *fast > 0 {
 			plan = append(plan, bench.FastRingmetrics(*fast))
 		}
-		for _, f := range strings.Split(*full, ",") {
-			if f = strings.TrimSpace(f); f == "" {
-				continue
-			}
-			n, err := strconv.Atoi(f)
-			if err != nil || n < 1 {
-				return fmt.Errorf("-full: %q is not a node count", f)
-			}
+		for _, n := range fulls {
 			plan = append(plan, bench.FullHistory(n))
 		}
 	}
@@ -163,4 +157,21 @@ func run() error {
 		os.Remove(*workDir) // empty once every scale removed its own
 	}
 	return err
+}
+
+// nodeCounts parses a flag's comma-separated node counts; empty entries are
+// skipped.
+func nodeCounts(name, value string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(value, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a node count", name, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
