@@ -193,5 +193,5 @@ func showRightSizing(ctx context.Context, b *bed.Bed, kubectl func(...string) er
 	if err := kubectl("top", "pod", "-n", pod.Namespace, pod.Name); err != nil {
 		return err
 	}
-	return kubectl("get", "podusage", "-n", pod.Namespace, "--sort-by=.total.cpu.max")
+	return kubectl("get", "podusage", "-A", "--sort-by=.total.cpu.max")
 }
