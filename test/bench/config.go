@@ -35,6 +35,11 @@ const (
 type Config struct {
 	// Ringmetrics is the path of the ringmetrics binary.
 	Ringmetrics string
+	// KubeletAuth makes the simulated kubelets authenticate and authorize
+	// every request (TokenReview and SubjectAccessReview against the
+	// kube-apiserver, cached as a kubelet caches them), as real kubelets
+	// do; off, they ask for nothing.
+	KubeletAuth bool
 	// RingmetricsEnv is added to ringmetrics's environment (NAME=value
 	// pairs, such as GOGC=100); metrics-server's is left as inherited.
 	RingmetricsEnv []string

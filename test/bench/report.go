@@ -121,9 +121,15 @@ func writeMethod(b *strings.Builder, run *Run) {
 	b.WriteString("- One bed per scale: etcd and kube-apiserver on loopback, and `test/kubeletsim` serving every node's " +
 		"`/metrics/resource` over TLS (offering HTTP/2 and HTTP/1.1; ringmetrics picks HTTP/1.1, metrics-server HTTP/2) on its own loopback address, with seeded, steady usage. " +
 		"Pods are spread round robin over the namespaces `bench-NN`; one container each.\n")
-	b.WriteString("- **The simulated kubelets run with authentication disabled** (`kubeletsim.Config.AuthDisabled`): they ask for no " +
-		"client certificate and send no TokenReview or SubjectAccessReview, so the apiserver's authentication load does not " +
-		"dominate at 5 000 nodes. TLS, connection reuse and the servers' own client set-up are unchanged.\n")
+	if run.KubeletAuth {
+		b.WriteString("- **The simulated kubelets authenticate and authorize every request** (`-kubelet-auth`), as real kubelets do: " +
+			"a client certificate or a TokenReview, then a SubjectAccessReview against the kube-apiserver, each answer cached for " +
+			"the kubelet's default TTLs.\n")
+	} else {
+		b.WriteString("- **The simulated kubelets run with authentication disabled** (`kubeletsim.Config.AuthDisabled`): they ask for no " +
+			"client certificate and send no TokenReview or SubjectAccessReview, so the apiserver's authentication load does not " +
+			"dominate at 5 000 nodes. TLS, connection reuse and the servers' own client set-up are unchanged.\n")
+	}
 	b.WriteString("- Only one server runs at a time. Phases alternate ringmetrics, metrics-server, ringmetrics, metrics-server " +
 		"so that drift in the load of this shared machine falls on both; every figure is the **median over a server's phases**, " +
 		"and the ratio is ringmetrics / metrics-server (below 1 is better for ringmetrics everywhere but in the counts).\n")

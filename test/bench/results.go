@@ -125,6 +125,8 @@ func (p *PhaseResult) latency(e Endpoint, path, format string) (Latency, bool) {
 type Run struct {
 	Machine Machine `json:"machine"`
 	Command string  `json:"command"`
+	// KubeletAuth says the simulated kubelets authenticated every request.
+	KubeletAuth bool `json:"kubeletAuth,omitempty"`
 	// RingmetricsEnv is what was added to ringmetrics's environment.
 	RingmetricsEnv []string      `json:"ringmetricsEnv,omitempty"`
 	Started        time.Time     `json:"started"`

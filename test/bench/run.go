@@ -88,10 +88,11 @@ func measureScale(ctx context.Context, cfg Config, s Scale) (res ScaleResult, er
 		Fleet: kubeletsim.Config{
 			Nodes: s.Nodes, PodsPerNode: s.PodsPerNode, Namespaces: namespaces, Seed: 1,
 			Workers: cfg.Workers, FirstIP: cfg.FirstIP, Port: cfg.KubeletPort,
-			// The simulated kubelets neither ask for client certificates nor
-			// send TokenReviews and SubjectAccessReviews, so that the
-			// apiserver's authentication load does not dominate at scale.
-			AuthDisabled: true,
+			// Unless asked, the simulated kubelets neither ask for client
+			// certificates nor send TokenReviews and SubjectAccessReviews,
+			// so that the apiserver's authentication load does not
+			// dominate at scale.
+			AuthDisabled: !cfg.KubeletAuth,
 		},
 		Logf: logf,
 	})

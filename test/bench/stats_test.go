@@ -144,6 +144,17 @@ func TestReportAndChart(t *testing.T) {
 	if want := "ringmetrics ran with `GOGC=100 GOMEMLIMIT=1GiB` added to its environment"; !strings.Contains(report.String(), want) {
 		t.Errorf("report lacks %q", want)
 	}
+	if want := "run with authentication disabled"; !strings.Contains(report.String(), want) {
+		t.Errorf("report without -kubelet-auth lacks %q", want)
+	}
+	run.KubeletAuth = true
+	report.Reset()
+	if err := Report(&report, run, ChartFile); err != nil {
+		t.Fatal(err)
+	}
+	if want, not := "authenticate and authorize every request", "authentication disabled"; !strings.Contains(report.String(), want) || strings.Contains(report.String(), not) {
+		t.Errorf("report with -kubelet-auth should say %q and not %q", want, not)
+	}
 
 	var chart bytes.Buffer
 	if err := Chart(&chart, run); err != nil {

@@ -48,6 +48,7 @@ func run() error {
 		command     = flag.String("command", "", "command line recorded in RESULTS.md (default this process's)")
 		reportOnly  = flag.Bool("report-only", false, "render <out>/results.json again without measuring")
 		firstIP     = flag.String("first-ip", "127.60.0.1", "loopback address of node 0, away from the end-to-end tests' 127.1.0.1")
+		kubeletAuth = flag.Bool("kubelet-auth", false, "the simulated kubelets authenticate and authorize every request (TokenReview, SubjectAccessReview), as real kubelets do")
 		envFlag     = flag.String("ringmetrics-env", "", "space-separated NAME=value pairs added to ringmetrics's environment, e.g. GOGC=100")
 	)
 	flag.Parse()
@@ -129,7 +130,7 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	result := &bench.Run{Machine: bench.DescribeMachine(), Command: *command, RingmetricsEnv: env, Started: time.Now()}
+	result := &bench.Run{Machine: bench.DescribeMachine(), Command: *command, KubeletAuth: *kubeletAuth, RingmetricsEnv: env, Started: time.Now()}
 	result.Machine.Versions = bench.Versions(binary)
 	log.Printf("bench: %d scales, open-file limit %d, beds in %s", len(plan), limit, *workDir)
 	save := func(scales []bench.ScaleResult) {
@@ -143,6 +144,7 @@ func run() error {
 	}
 	_, err = bench.Measure(ctx, bench.Config{
 		Ringmetrics:    binary,
+		KubeletAuth:    *kubeletAuth,
 		RingmetricsEnv: env,
 		Scales:         plan,
 		WorkDir:        *workDir,
