@@ -22,23 +22,13 @@ func usageList(u sample.Usage) corev1.ResourceList {
 
 // cpuQuantity is the usage's cpu as served: nanocores, DecimalSI.
 func cpuQuantity(u sample.Usage) resource.Quantity {
-	return quantity(u.CPUNanoCores, resource.Nano, resource.DecimalSI)
+	return readonly.Quantity(u.CPUNanoCores, resource.Nano, resource.DecimalSI)
 }
 
 // memoryQuantity is the usage's memory as served: bytes, BinarySI.
 func memoryQuantity(u sample.Usage) resource.Quantity {
-	return quantity(u.MemoryBytes, 0, resource.BinarySI)
+	return readonly.Quantity(u.MemoryBytes, 0, resource.BinarySI)
 }
-
-// quantity, msTime and msDuration keep these names for fast*.go, which must
-// write the same bytes as the typed path: both go through readonly.
-func quantity(v uint64, scale resource.Scale, format resource.Format) resource.Quantity {
-	return readonly.Quantity(v, scale, format)
-}
-
-func msTime(ms int64) metav1.Time { return readonly.MsTime(ms) }
-
-func msDuration(ms int64) metav1.Duration { return readonly.MsDuration(ms) }
 
 // containerArena hands out container slices carved from large shared blocks,
 // so that a LIST of n pods allocates a few blocks instead of n slices. Each
@@ -76,8 +66,8 @@ func podMetrics(m *metrics.PodMetrics, pod *pods.Pod, now metav1.Time, usage []s
 			Labels:            pod.Labels.Map(),
 			CreationTimestamp: now,
 		},
-		Timestamp:  msTime(usage[oldest].TimestampMs),
-		Window:     msDuration(usage[oldest].WindowMs),
+		Timestamp:  readonly.MsTime(usage[oldest].TimestampMs),
+		Window:     readonly.MsDuration(usage[oldest].WindowMs),
 		Containers: containers,
 	}
 }
@@ -102,8 +92,8 @@ func nodeMetrics(m *metrics.NodeMetrics, node *corev1.Node, now metav1.Time, usa
 			Labels:            node.Labels,
 			CreationTimestamp: now,
 		},
-		Timestamp: msTime(usage.TimestampMs),
-		Window:    msDuration(usage.WindowMs),
+		Timestamp: readonly.MsTime(usage.TimestampMs),
+		Window:    readonly.MsDuration(usage.WindowMs),
 		Usage:     usageList(usage),
 	}
 }

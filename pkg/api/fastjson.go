@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -124,7 +125,7 @@ func (e *encoder) appendObjectMetaJSON(dst []byte, name, namespace string, label
 
 func (e *encoder) appendTimeWindowJSON(dst []byte, timestampMs, windowMs int64) []byte {
 	dst = append(dst, `,"timestamp":`...)
-	if t := msTime(timestampMs); t.IsZero() {
+	if t := readonly.MsTime(timestampMs); t.IsZero() {
 		dst = append(dst, "null"...)
 	} else {
 		dst = appendJSONTime(dst, &e.times, t.Unix())
@@ -242,7 +243,7 @@ type windowCache struct {
 func (c *windowCache) text(windowMs int64) string {
 	i := uint64(windowMs) % uint64(len(c.ms))
 	if !c.set[i] || c.ms[i] != windowMs {
-		c.ms[i], c.set[i], c.s[i] = windowMs, true, msDuration(windowMs).Duration.String()
+		c.ms[i], c.set[i], c.s[i] = windowMs, true, readonly.MsDuration(windowMs).Duration.String()
 	}
 	return c.s[i]
 }

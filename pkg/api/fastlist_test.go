@@ -22,6 +22,7 @@ import (
 	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -90,8 +91,8 @@ func TestFastQuantityText(t *testing.T) {
 			rng.Uint64N(1<<20)<<(10*rng.IntN(7)), rng.Uint64N(1<<12)*4096)
 	}
 	for _, v := range values {
-		f(quantity(v, resource.Nano, resource.DecimalSI))
-		f(quantity(v, 0, resource.BinarySI))
+		f(readonly.Quantity(v, resource.Nano, resource.DecimalSI))
+		f(readonly.Quantity(v, 0, resource.BinarySI))
 		usage(v)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ringmetrics/ringmetrics/pkg/pods"
+	"github.com/ringmetrics/ringmetrics/pkg/readonly"
 	"github.com/ringmetrics/ringmetrics/pkg/sample"
 )
 
@@ -186,8 +187,8 @@ func (e *encoder) appendPodProto(dst []byte, pod *pods.Pod, usage []sample.Conta
 	labels := pod.Labels
 	meta := e.objectMetaSize(pod.Name, pod.Namespace, labels)
 	oldest := &usage[oldestContainer(usage)]
-	ts := msTime(oldest.TimestampMs)
-	window := uint64(msDuration(oldest.WindowMs).Duration)
+	ts := readonly.MsTime(oldest.TimestampMs)
+	window := uint64(readonly.MsDuration(oldest.WindowMs).Duration)
 	size := nested(meta) + nested(timeSize(ts)) + nested(1+sov(window))
 	e.sizes = e.sizes[:0]
 	for i := range usage {
@@ -224,8 +225,8 @@ func (e *encoder) appendNodeProto(dst []byte, node *corev1.Node, usage sample.Us
 
 	labels := e.sortedLabels(node.Labels)
 	meta := e.objectMetaSize(node.Name, "", labels)
-	ts := msTime(usage.TimestampMs)
-	window := uint64(msDuration(usage.WindowMs).Duration)
+	ts := readonly.MsTime(usage.TimestampMs)
+	window := uint64(readonly.MsDuration(usage.WindowMs).Duration)
 	size := nested(meta) + nested(timeSize(ts)) + nested(1+sov(window)) +
 		nested(usageEntrySize(keyCPU, len(cpu))) + nested(usageEntrySize(keyMemory, len(memory)))
 
