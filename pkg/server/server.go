@@ -48,7 +48,10 @@ type Server struct {
 // build several.
 func (c CompletedConfig) New() (*Server, error) {
 	kubeletConfig, resolver := c.Kubelet, c.Resolver
-	if !c.ViaAPIServer {
+	if c.ViaAPIServer {
+		kubeletConfig = c.Rest
+		resolver.APIServerURL = c.Rest.Host
+	} else {
 		// One HTTP/1.1 keep-alive connection per kubelet rather than h2:
 		// 35.5 KiB of heap and stack an idle connection against 58 KiB, and
 		// 27% less client CPU a scrape (BenchmarkConn,
@@ -57,10 +60,6 @@ func (c CompletedConfig) New() (*Server, error) {
 		// host, where h2's one multiplexed connection is the better choice.
 		kubeletConfig = rest.CopyConfig(kubeletConfig)
 		kubeletConfig.NextProtos = []string{"http/1.1"}
-	}
-	if c.ViaAPIServer {
-		kubeletConfig = c.Rest
-		resolver.APIServerURL = c.Rest.Host
 	}
 	transport, err := rest.TransportFor(kubeletConfig)
 	if err != nil {
