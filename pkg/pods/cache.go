@@ -1,7 +1,6 @@
 package pods
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -66,20 +65,13 @@ func (c *Cache) update(obj any) {
 	if c.stale {
 		return
 	}
-	if i, found := c.find(p, ok); found {
-		c.sorted[i] = p
-		return
+	if ok && p != nil {
+		if i, found := slices.BinarySearchFunc(c.sorted, p, compare); found {
+			c.sorted[i] = p
+			return
+		}
 	}
 	c.stale = true
-}
-
-func (c *Cache) find(p *Pod, ok bool) (int, bool) {
-	if !ok || p == nil {
-		return 0, false
-	}
-	return slices.BinarySearchFunc(c.sorted, p, func(a, b *Pod) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
 }
 
 // List implements Lister.

@@ -1,9 +1,15 @@
 package pods
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
+
+// compare orders pods by namespace, then name: the order Lister promises.
+func compare(a, b *Pod) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+}
 
 // groupedSortMin is the size from which Sort groups by namespace first.
 const groupedSortMin = 2048
@@ -17,12 +23,7 @@ const groupedSortMin = 2048
 func Sort(list []*Pod) []*Pod {
 	byName := func(a, b *Pod) int { return strings.Compare(a.Name, b.Name) }
 	if len(list) < groupedSortMin {
-		slices.SortFunc(list, func(a, b *Pod) int {
-			if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-				return c
-			}
-			return byName(a, b)
-		})
+		slices.SortFunc(list, compare)
 		return list
 	}
 	type group struct {
