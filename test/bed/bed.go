@@ -139,7 +139,7 @@ func (b *Bed) Use(ctx context.Context, s *Server) error {
 	if err := Register(ctx, b.Cluster.Client(), b.Dynamic, Registration{Port: s.Port, Versions: s.APIVersions, Usage: s.Usage}); err != nil {
 		return err
 	}
-	return WaitAvailable(ctx, b.Dynamic, 60*time.Second)
+	return WaitAvailable(ctx, b.Cluster.Client(), b.Dynamic, 60*time.Second)
 }
 
 // freeAddressBlock picks a 127.X.0.1 whose kubelet port is free, so beds

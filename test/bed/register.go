@@ -212,22 +212,35 @@ func registerAPIService(ctx context.Context, dyn dynamic.Interface, group, versi
 }
 
 // WaitAvailable waits until every metrics.k8s.io APIService, and the usage
-// group's when registered, reports Available=True, and returns the last
-// condition message on timeout.
-func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
+// group's when registered, reports Available=True and the aggregator forwards
+// its group-version's discovery to the server, and returns the last
+// condition message or error on timeout.
+//
+// Available=True alone does not mean a request gets through: the status is
+// written by the aggregator's availability controller, while its proxy
+// handler learns of it later from its own informer and answers 503 "service
+// unavailable" until then (seen in CI right after registration). So the wait
+// also asks for each group-version through the aggregator until it has
+// answered 200 on servedRounds consecutive polls.
+func WaitAvailable(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, timeout time.Duration) error {
+	const servedRounds = 3
 	var last string
+	served := 0
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		list, err := dyn.Resource(apiServiceGVR).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			last = err.Error()
 			return false, nil
 		}
-		registered, available := 0, 0
+		var groupVersions []string
+		available := 0
 		for _, obj := range list.Items {
-			if group, _, _ := unstructured.NestedString(obj.Object, "spec", "group"); group != "metrics.k8s.io" && group != usageGroup {
+			group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+			if group != "metrics.k8s.io" && group != usageGroup {
 				continue
 			}
-			registered++
+			version, _, _ := unstructured.NestedString(obj.Object, "spec", "version")
+			groupVersions = append(groupVersions, group+"/"+version)
 			conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 			for _, c := range conditions {
 				cond, _ := c.(map[string]any)
@@ -241,13 +254,25 @@ func WaitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Dura
 				}
 			}
 		}
-		if registered == 0 {
+		if len(groupVersions) == 0 {
 			last = "no metrics.k8s.io APIService registered"
 		}
-		return registered > 0 && available == registered, nil
+		if len(groupVersions) == 0 || available != len(groupVersions) {
+			served = 0
+			return false, nil
+		}
+		for _, gv := range groupVersions {
+			if _, err := client.Discovery().RESTClient().Get().AbsPath("/apis/" + gv).DoRaw(ctx); err != nil {
+				last = fmt.Sprintf("GET /apis/%s through the aggregator: %v", gv, err)
+				served = 0
+				return false, nil
+			}
+		}
+		served++
+		return served >= servedRounds, nil
 	})
 	if err != nil {
-		return fmt.Errorf("metrics.k8s.io APIServices not Available after %v (last: %s): %w", timeout, last, err)
+		return fmt.Errorf("metrics.k8s.io APIServices not Available and served after %v (last: %s): %w", timeout, last, err)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func TestKubectlAPIVersions(t *testing.T) {
 		if err := bed.Register(ctx, client, env.bed.Dynamic, bed.Registration{Port: s.Port, Versions: []string{"v1beta1"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := bed.WaitAvailable(ctx, env.bed.Dynamic, 60*time.Second); err != nil {
+		if err := bed.WaitAvailable(ctx, client, env.bed.Dynamic, 60*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		// use() must register again for the next test.

@@ -406,7 +406,7 @@ func testAggregated(t *testing.T, b *bed.Bed, k *kubectlRunner, s *bed.Server) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := bed.WaitAvailable(ctx, b.Dynamic, 60*time.Second); err != nil {
+	if err := bed.WaitAvailable(ctx, client, b.Dynamic, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("APIService Available in %v", time.Since(start).Round(time.Millisecond))

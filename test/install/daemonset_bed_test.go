@@ -122,7 +122,7 @@ func testDaemonSetOnBed(t *testing.T, b *bed.Bed, k *kubectlRunner, binary strin
 		t.Fatal(err)
 	}
 	registered := time.Now()
-	if err := bed.WaitAvailable(ctx, b.Dynamic, 60*time.Second); err != nil {
+	if err := bed.WaitAvailable(ctx, b.Cluster.Client(), b.Dynamic, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("APIServices v1 and v1beta1 Available through the Service stand-in in %v", time.Since(registered).Round(time.Millisecond))
