@@ -104,15 +104,20 @@ func BenchmarkFastList(b *testing.B) {
 		s := benchPods(b, n)
 		f := NewFastList(Config{Reader: s.reader, Nodes: &fakeNodeLister{}, Pods: s.pods, Clock: fakeClock()})
 		// The floor both paths share: list, filter, sort, read the usage.
+		selectAll := func(b *testing.B) {
+			served := 0
+			err := listPods(s.reader, s.pods, "", nil, func(int) {},
+				func(*pods.Pod, []sample.ContainerUsage) { served++ })
+			if err != nil || served != n {
+				b.Fatalf("served %d pods (%v), want %d", served, err, n)
+			}
+		}
 		b.Run(fmt.Sprintf("pods=%d/select", n), func(b *testing.B) {
 			b.ReportAllocs()
+			// Untimed: the first list sorts the pod cache, once per server.
+			selectAll(b)
 			for b.Loop() {
-				served := 0
-				err := listPods(s.reader, s.pods, "", nil, func(int) {},
-					func(*pods.Pod, []sample.ContainerUsage) { served++ })
-				if err != nil || served != n {
-					b.Fatalf("served %d pods (%v), want %d", served, err, n)
-				}
+				selectAll(b)
 			}
 		})
 		for _, protobuf := range []bool{false, true} {
@@ -188,6 +193,9 @@ func BenchmarkFastListHandler(b *testing.B) {
 		b.Run(fmt.Sprintf("pods=%d/%s", n, tc.name), func(b *testing.B) {
 			b.ReportAllocs()
 			w := &discardWriter{header: http.Header{}}
+			// Untimed: the first request sorts the pod cache and fills the
+			// buffer pool, costs a server pays once, not per request.
+			h.ServeHTTP(w, req)
 			for b.Loop() {
 				w.n = 0
 				h.ServeHTTP(w, req)
@@ -212,6 +220,10 @@ func BenchmarkPodListNamespace(b *testing.B) {
 		var buf bytes.Buffer
 		b.Run(fmt.Sprintf("pods=%d/namespace/%s", n, map[string]string{runtime.ContentTypeJSON: "json", runtime.ContentTypeProtobuf: "protobuf"}[mediaType]), func(b *testing.B) {
 			b.ReportAllocs()
+			// Untimed: the first List sorts the pod cache, once per server.
+			if _, err := s.List(ctx, &metainternalversion.ListOptions{}); err != nil {
+				b.Fatal(err)
+			}
 			for b.Loop() {
 				obj, err := s.List(ctx, &metainternalversion.ListOptions{})
 				if err != nil {
