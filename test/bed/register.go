@@ -241,17 +241,11 @@ func WaitAvailable(ctx context.Context, client kubernetes.Interface, dyn dynamic
 			}
 			version, _, _ := unstructured.NestedString(obj.Object, "spec", "version")
 			groupVersions = append(groupVersions, group+"/"+version)
-			conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-			for _, c := range conditions {
-				cond, _ := c.(map[string]any)
-				if cond["type"] != "Available" {
-					continue
-				}
-				if cond["status"] == "True" {
-					available++
-				} else {
-					last = fmt.Sprintf("%s: %v: %v", obj.GetName(), cond["reason"], cond["message"])
-				}
+			switch ok, why := APIServiceAvailable(&obj); {
+			case ok:
+				available++
+			case why != "":
+				last = obj.GetName() + ": " + why
 			}
 		}
 		if len(groupVersions) == 0 {
@@ -275,4 +269,20 @@ func WaitAvailable(ctx context.Context, client kubernetes.Interface, dyn dynamic
 		return fmt.Errorf("metrics.k8s.io APIServices not Available and served after %v (last: %s): %w", timeout, last, err)
 	}
 	return nil
+}
+
+// APIServiceAvailable reports whether an APIService's Available condition is
+// True and, when the condition is there but not True, its reason and
+// message.
+func APIServiceAvailable(apiService *unstructured.Unstructured) (ok bool, why string) {
+	conditions, _, _ := unstructured.NestedSlice(apiService.Object, "status", "conditions")
+	for _, c := range conditions {
+		if cond, _ := c.(map[string]any); cond["type"] == "Available" {
+			if cond["status"] == "True" {
+				return true, ""
+			}
+			return false, fmt.Sprintf("%v: %v", cond["reason"], cond["message"])
+		}
+	}
+	return false, ""
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ringmetrics/ringmetrics/test/bed"
@@ -59,7 +58,7 @@ func watchAggregator(t *testing.T, b *bed.Bed) *aggregatorWatch {
 			if err != nil {
 				return err
 			}
-			if !available(obj) {
+			if ok, _ := bed.APIServiceAvailable(obj); !ok {
 				return fmt.Errorf("APIService %s.metrics.k8s.io not Available: %v", version, obj.Object["status"])
 			}
 		}
@@ -105,17 +104,6 @@ func (w *aggregatorWatch) stop() []watchResult {
 	w.cancel()
 	<-w.done
 	return w.results
-}
-
-// available reports an APIService's Available condition.
-func available(apiService *unstructured.Unstructured) bool {
-	conditions, _, _ := unstructured.NestedSlice(apiService.Object, "status", "conditions")
-	for _, c := range conditions {
-		if cond, _ := c.(map[string]any); cond["type"] == "Available" {
-			return cond["status"] == "True"
-		}
-	}
-	return false
 }
 
 // shutdown is when a replica was stopping: from its SIGTERM to a second
